@@ -1,0 +1,138 @@
+"""The template's test harness: bake, lint, test and lock (run `nox -l` to list sessions)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.3.2"
+nox.options.default_venv_backend = "uv|virtualenv"
+
+ROOT = Path(__file__).parent
+LOCKS = ROOT / "templates" / "locks"
+TEMPLATE_CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text())
+PYTHON_VERSIONS: list[str] = sorted(TEMPLATE_CONTEXT["python_version"], key=lambda v: tuple(map(int, v.split("."))))
+HEROKU_PLATFORM = "x86_64-manylinux_2_39"  # heroku-24: Ubuntu 24.04, glibc 2.39
+
+
+def lock_name(python: str, postgres: bool, pandas: bool) -> str:
+    """The lock file that `requirements.txt` includes for these answers (keep in step with its template)."""
+    return f"py{python}" + ("-postgres" if postgres else "") + ("-pandas" if pandas else "") + ".txt"
+
+
+def render_requirements_in(postgres: bool, pandas: bool) -> str:
+    """Render the project's own requirements.in template, so the locks and the baked file cannot drift."""
+    import jinja2
+
+    source = (ROOT / "{{cookiecutter.project_slug}}" / "requirements.in").read_text()
+    return jinja2.Template(source).render(cookiecutter={"use_postgres": postgres, "use_pandas": pandas})
+
+
+def compile_locks(session: nox.Session, out_dir: Path, *, upgrade: bool) -> None:
+    session.install("uv", "jinja2")
+    for python, postgres, pandas in itertools.product(PYTHON_VERSIONS, (True, False), (True, False)):
+        with tempfile.TemporaryDirectory() as tmp:
+            req_in = Path(tmp) / "requirements.in"
+            req_in.write_text(render_requirements_in(postgres, pandas))
+            session.chdir(tmp)  # so the lock says "via -r requirements.in", as the baked project's own lock does
+            out = out_dir / lock_name(python, postgres, pandas)
+            if out_dir != LOCKS and (LOCKS / out.name).exists():
+                shutil.copy(LOCKS / out.name, out)  # uv keeps the pins already in the output file
+            session.run(
+                "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-build",
+                "--python-version", python, "--python-platform", HEROKU_PLATFORM,
+                "--custom-compile-command", "nox -s lock",
+                *(["--upgrade"] if upgrade else []),
+                "requirements.in", "-o", str(out),
+                env={"UV_PYTHON_DOWNLOADS": "never"},
+            )  # fmt: skip
+            session.chdir(ROOT)
+
+
+@nox.session(default=False)
+def lock(session: nox.Session) -> None:
+    """Recompile every shipped lock (`-- --upgrade` to move to the newest versions)."""
+    compile_locks(session, LOCKS, upgrade="--upgrade" in session.posargs)
+
+
+# --- Test sessions -------------------------------------------------------------------------------------------
+
+TEST_REQUIREMENTS = [
+    "pytest>=8.3", "pytest-cookies>=0.7", "pytest-xdist>=3.6", "pytest-timeout>=2.3", "cookiecutter>=2.6",
+    "cruft>=2.15", "jinja2>=3.1", "pyyaml>=6", "jsonschema>=4.23", "honcho>=2.0", "ruff>=0.8",
+    "uv>=0.5", "deptry>=0.21",
+]  # fmt: skip
+
+# Baked projects whose own `nox` (lint, typing, preflight, tests) runs here. Together they give every Python
+# offered and every value of every option at least one full run; tests/test_bake.py bakes the whole product.
+BAKED = {
+    "default": {},
+    "py3.14": {"python_version": "3.14"},
+    "py3.12-runtime-txt": {"python_version": "3.12", "python_version_file": "runtime.txt"},
+    "py3.11-no-pandas": {"python_version": "3.11", "use_pandas": "no", "use_github_actions": "no"},
+    "py3.10-no-postgres": {"python_version": "3.10", "use_postgres": "no", "release_phase": "no"},
+    "redis-only": {"use_postgres": "no", "use_pandas": "no", "release_phase": "no"},
+}
+
+
+def tool_env() -> dict[str, str]:
+    return {"UV_PYTHON_DOWNLOADS": "never"}
+
+
+@nox.session(default=True)
+def lint(session: nox.Session) -> None:
+    """Ruff on the template's own Python (hooks, tests, benchmarks, noxfile)."""
+    session.install("ruff")
+    session.run("ruff", "check", "hooks", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "hooks", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(default=True)
+def tests(session: nox.Session) -> None:
+    """Hook unit tests, the bake of every supported answer set, preflight's broken projects, ecosystem."""
+    session.install(*TEST_REQUIREMENTS)
+    workers = os.environ.get("PYTEST_WORKERS", "auto")
+    session.run("pytest", "-n", workers, "--dist", "loadgroup", *session.posargs, env=tool_env())
+
+
+@nox.session(default=True)
+@nox.parametrize("name", list(BAKED))
+def baked(session: nox.Session, name: str) -> None:
+    """Bake one answer set and run that project's own default nox sessions in it."""
+    answers = BAKED[name]
+    python = answers.get("python_version", TEMPLATE_CONTEXT["python_version"][0])
+    if shutil.which(f"python{python}") is None:
+        # Reported, never counted: nox lists this session as skipped with the reason.
+        session.skip(f"NOT VERIFIED: no python{python} on this machine, so the {name} bake was not run")
+    session.install("cookiecutter", "nox")
+    out = Path(session.create_tmp()) / name
+    shutil.rmtree(out, ignore_errors=True)
+    args = [f"{key}={value}" for key, value in answers.items()]
+    session.run(
+        "cookiecutter", "--no-input", "--output-dir", str(out), str(ROOT), "verify_on_bake=no", *args,
+        env=tool_env(),
+    )  # fmt: skip
+    (project,) = out.iterdir()
+    session.chdir(project)
+    session.run("git", "init", "--quiet", external=True)
+    session.run("git", "add", "--all", external=True)
+    session.run("nox", *session.posargs, env=tool_env())
+
+
+@nox.session(default=True)
+def locks(session: nox.Session) -> None:
+    """Fail when a shipped lock no longer matches requirements.in (recompiles with its pins, then diffs)."""
+    out = Path(session.create_tmp()) / "locks"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    compile_locks(session, out, upgrade=False)
+    stale = [p.name for p in sorted(out.iterdir()) if p.read_text() != (LOCKS / p.name).read_text()]
+    if stale:
+        session.error(f"Stale locks (run `nox -s lock`): {', '.join(stale)}")
+    print(f"All {len(list(out.iterdir()))} locks are current.")

@@ -1,0 +1,49 @@
+"""Shared fixtures for the template's tests: the template root, answer sets, and a bake helper."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTEXT: dict[str, Any] = json.loads((ROOT / "cookiecutter.json").read_text())
+BOOLEANS = ("use_postgres", "use_pandas", "release_phase", "use_github_actions")
+
+
+def all_answer_sets() -> Iterator[dict[str, Any]]:
+    """Every answer set the prompts allow (verify_on_bake aside), supported or not."""
+    for python, version_file, *flags in itertools.product(
+        CONTEXT["python_version"], CONTEXT["python_version_file"], *[(True, False)] * len(BOOLEANS)
+    ):
+        yield {"python_version": python, "python_version_file": version_file, **dict(zip(BOOLEANS, flags))}
+
+
+def is_supported(answers: dict[str, Any]) -> bool:
+    return not (answers["release_phase"] and not answers["use_postgres"])
+
+
+def answer_id(answers: dict[str, Any]) -> str:
+    flags = "-".join(name.removeprefix("use_") for name in BOOLEANS if answers[name]) or "bare"
+    return f"py{answers['python_version']}-{answers['python_version_file'].strip('.')}-{flags}"
+
+
+SUPPORTED = [a for a in all_answer_sets() if is_supported(a)]
+UNSUPPORTED = [a for a in all_answer_sets() if not is_supported(a)]
+
+
+@pytest.fixture
+def bake(cookies: Any) -> Any:
+    """Bake with the fresh-environment check off (tests that want it turn it on) and assert success."""
+
+    def _bake(**answers: Any) -> Path:
+        result = cookies.bake(extra_context={"verify_on_bake": False, **answers})
+        assert result.exception is None, f"bake failed: {result.exception!r}"
+        assert result.exit_code == 0
+        return Path(result.project_path)
+
+    return _bake

@@ -1,0 +1,216 @@
+"""Bake every supported answer set and prove each project is complete, rendered, lint-clean and checked."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ROOT, SUPPORTED, UNSUPPORTED, answer_id
+
+UNRENDERED = re.compile(r"{{\s*cookiecutter|{%-?\s|cookiecutter\.")
+COPIED_AS_IS = ("preflight/",)  # _copy_without_render: plain Python, never Jinja
+
+
+def project_files(project: Path) -> list[Path]:
+    return [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
+
+
+def preflight(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "preflight", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(project)},
+        check=False,
+    )
+
+
+def expected_paths(answers: dict[str, Any], package: str) -> dict[str, bool]:
+    """Path -> whether it must exist, for these answers."""
+    return {
+        "Procfile": True,
+        "app.json": True,
+        "requirements.in": True,
+        "requirements.txt": True,
+        "requirements-dev.txt": True,
+        "noxfile.py": True,
+        "pyproject.toml": True,
+        "README.md": True,
+        "bin/post_compile": True,
+        "preflight/__main__.py": True,
+        f"{package}/__init__.py": True,
+        f"{package}/__main__.py": True,
+        ".python-version": answers["python_version_file"] == ".python-version",
+        "runtime.txt": answers["python_version_file"] == "runtime.txt",
+        ".github/workflows/ci.yml": answers["use_github_actions"],
+        ".github/dependabot.yml": answers["use_github_actions"],
+        "Pipfile": False,
+        "Pipfile.lock": False,
+        "poetry.lock": False,
+        "uv.lock": False,
+        "setup.py": False,
+    }
+
+
+@pytest.mark.parametrize("answers", SUPPORTED, ids=answer_id)
+def test_every_supported_answer_set_bakes_a_complete_checked_project(bake: Any, answers: dict[str, Any]) -> None:
+    project = bake(**answers)
+    package = project.name.replace("-", "_")
+
+    for relative, must_exist in expected_paths(answers, package).items():
+        assert (project / relative).exists() == must_exist, f"{relative} present={not must_exist}"
+
+    for path in project_files(project):
+        relative = path.relative_to(project).as_posix()
+        assert not UNRENDERED.search(relative), f"unrendered path {relative}"
+        if not relative.startswith(COPIED_AS_IS):
+            text = path.read_text(encoding="utf-8")
+            assert not UNRENDERED.search(text), f"unrendered Jinja left in {relative}"
+
+    procfile = (project / "Procfile").read_text().splitlines()
+    assert procfile[0] == f"worker: python -m {package}"
+    has_release = answers["use_postgres"] and answers["release_phase"]
+    assert (f"release: python -m {package} migrate" in procfile) == has_release
+
+    requirements = (project / "requirements.txt").read_text()
+    assert ("psycopg2-binary==" in requirements) == answers["use_postgres"]
+    assert ("pandas==" in requirements) == answers["use_pandas"]
+    assert "redis==" in requirements and "--hash=sha256:" in requirements
+
+    version = answers["python_version"]
+    if answers["python_version_file"] == "runtime.txt":
+        assert (project / "runtime.txt").read_text() == f"python-{version}\n"
+    else:
+        assert (project / ".python-version").read_text() == f"{version}\n"
+
+    app = json.loads((project / "app.json").read_text())
+    addons = json.dumps(app.get("addons", []))
+    assert "heroku-redis" in addons
+    assert ("heroku-postgresql" in addons) == answers["use_postgres"]
+    assert "worker" in app["formation"]
+    assert "project" not in tomllib.loads((project / "pyproject.toml").read_text())
+
+    ruff = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--quiet", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+    static = preflight(project, "--static", "--json")
+    assert static.returncode == 0, static.stdout + static.stderr
+    assert json.loads(static.stdout)["ok"] is True
+
+
+def bake_refused(tmp_path: Path, answers: dict[str, Any]) -> tuple[BaseException, Path]:
+    """Bake into an empty folder expecting a refusal; return the error and the folder to inspect."""
+    from cookiecutter.exceptions import FailedHookException, OutputDirExistsException
+    from cookiecutter.main import cookiecutter
+
+    out = tmp_path / "out"
+    out.mkdir()
+    # Cookiecutter itself refuses a choice outside the list (ValueError) and a slug that renders empty
+    # (the folder would be `out` itself); everything else is the pre-gen hook's refusal.
+    with pytest.raises((FailedHookException, OutputDirExistsException, ValueError)) as refused:
+        cookiecutter(
+            str(ROOT),
+            no_input=True,
+            extra_context={"verify_on_bake": False, **answers},
+            output_dir=str(out),
+            default_config=True,
+        )
+    return refused.value, out
+
+
+def assert_nothing_written(tmp_path: Path) -> None:
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("answers", UNSUPPORTED, ids=answer_id)
+def test_unsupported_combinations_fail_and_leave_nothing(tmp_path: Path, answers: dict[str, Any]) -> None:
+    bake_refused(tmp_path, answers)
+    assert_nothing_written(tmp_path)
+
+
+BAD_ANSWERS = [
+    pytest.param({"project_slug": "queue"}, id="stdlib-queue"),
+    pytest.param({"project_slug": "test"}, id="stdlib-test"),
+    pytest.param({"project_slug": "asyncio"}, id="stdlib-asyncio"),
+    pytest.param({"project_slug": "distutils"}, id="stdlib-removed-in-3.12"),
+    pytest.param({"project_slug": "redis"}, id="dependency-redis"),
+    pytest.param({"project_slug": "pandas"}, id="dependency-pandas"),
+    pytest.param({"project_slug": "numpy"}, id="dependency-numpy"),
+    pytest.param({"project_slug": "psycopg2"}, id="dependency-psycopg2"),
+    pytest.param({"project_slug": "dateutil"}, id="dependency-dateutil"),
+    pytest.param({"project_slug": "pytest"}, id="dev-tool-pytest"),
+    pytest.param({"project_slug": "preflight"}, id="the-checker"),
+    pytest.param({"project_slug": "class"}, id="keyword"),
+    pytest.param({"project_slug": "match"}, id="soft-keyword"),
+    pytest.param({"project_slug": "1worker"}, id="leading-digit"),
+    pytest.param({"project_slug": "wörker"}, id="non-ascii"),
+    pytest.param({"project_slug": "my worker"}, id="space"),
+    pytest.param({"project_slug": "..."}, id="dots"),
+    pytest.param({"project_slug": ".hidden"}, id="hidden"),
+    pytest.param({"project_slug": "Upper"}, id="uppercase"),
+    pytest.param({"project_name": "   "}, id="empty-name"),
+    pytest.param({"author_email": "not an email"}, id="email"),
+    pytest.param({"python_version": "3.9"}, id="python-3.9"),
+    pytest.param({"python_version": "2.7"}, id="python-2.7"),
+    pytest.param({"python_version_file": "Pipfile"}, id="version-file"),
+]
+
+
+@pytest.mark.parametrize("answers", BAD_ANSWERS)
+def test_bad_answers_fail_before_anything_is_written(tmp_path: Path, answers: dict[str, Any]) -> None:
+    bake_refused(tmp_path, answers)
+    assert_nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("slug", ["../escape", "a/../../escape", "/heroku-worker-abs-escape", "a/b"])
+def test_slug_that_escapes_the_output_directory_is_refused(tmp_path: Path, slug: str) -> None:
+    bake_refused(tmp_path, {"project_slug": slug})
+    assert not Path("/heroku-worker-abs-escape").exists()
+    assert not (tmp_path / "escape").exists()
+    assert list((tmp_path / "out").iterdir()) in ([], [tmp_path / "out" / "a"])
+
+
+HOSTILE = {
+    "project_name": 'O\'Connor\'s "quoted" \\ worker — ünïcödé ✓\nsecond line',
+    "short_description": 'Says """ and \'\'\' and ends with a backslash \\',
+    "author_name": "Zoë \"Z\" d'Arc \\",
+}
+
+
+def test_hostile_free_text_bakes_valid_files_that_pass_their_checks(bake: Any) -> None:
+    project = bake(project_slug="hostile-worker", **HOSTILE)
+    app = json.loads((project / "app.json").read_text())
+    assert app["name"] and isinstance(app["description"], str)
+    assert HOSTILE["short_description"] in (project / "README.md").read_text()
+    tomllib.loads((project / "pyproject.toml").read_text())
+    for path in project.rglob("*.py"):
+        ast.parse(path.read_text(), filename=str(path))
+    for path in project.rglob("*.y*ml"):
+        import yaml
+
+        yaml.safe_load(path.read_text())
+    static = preflight(project, "--static", "--json")
+    assert static.returncode == 0, static.stdout + static.stderr
+
+
+def test_template_root_has_the_documented_layout() -> None:
+    for name in ("cookiecutter.json", "hooks/pre_gen_project.py", "hooks/post_gen_project.py", "noxfile.py"):
+        assert (ROOT / name).exists(), name
+    assert (ROOT / ".ci" / "run").stat().st_mode & 0o111
+    assert "__prompts__" in json.loads((ROOT / "cookiecutter.json").read_text())

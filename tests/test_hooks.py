@@ -1,0 +1,199 @@
+"""Unit tests of the hooks' functions (the hooks are importable because hooks/ is a package)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hooks import post_gen_project, pre_gen_project
+from hooks.pre_gen_project import BadAnswer, validate
+
+from .conftest import ROOT
+
+DEFAULTS: dict[str, Any] = {
+    "project_name": "Events Worker",
+    "project_slug": "events-worker",
+    "__package_name": "events_worker",
+    "author_email": "you@example.com",
+    "python_version": "3.13",
+    "python_version_file": ".python-version",
+    "use_postgres": True,
+    "use_pandas": True,
+    "release_phase": True,
+    "use_github_actions": True,
+    "verify_on_bake": True,
+}
+
+
+def answers(**changes: Any) -> dict[str, Any]:
+    merged = {**DEFAULTS, **changes}
+    if "project_slug" in changes and "__package_name" not in changes:
+        merged["__package_name"] = str(changes["project_slug"]).replace("-", "_")
+    return merged
+
+
+def test_defaults_are_valid() -> None:
+    validate(answers())
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"__package_name": ""}, "empty"),
+        ({"__package_name": "events-worker"}, "identifier"),
+        ({"__package_name": "wörker"}, "ASCII"),
+        ({"__package_name": "lambda"}, "keyword"),
+        ({"__package_name": "type"}, "keyword"),  # soft keyword since 3.12
+        ({"__package_name": "queue"}, "standard-library"),
+        ({"__package_name": "test"}, "standard-library"),
+        ({"__package_name": "imp"}, "standard-library"),  # removed in 3.12, still shadows on 3.10/3.11
+        ({"__package_name": "redis"}, "dependency"),
+        ({"__package_name": "six"}, "dependency"),
+        ({"project_slug": "../x"}, "outside the output directory"),
+        ({"project_slug": "/abs"}, "outside the output directory"),
+        ({"project_slug": ""}, "empty"),
+        ({"python_version": "3.15"}, "3.10, 3.11, 3.12, 3.13, 3.14"),
+        ({"python_version_file": ".tool-versions"}, ".python-version"),
+        ({"use_postgres": "maybe"}, "yes or no"),
+        ({"use_postgres": False}, "release_phase"),
+        ({"author_email": "nobody"}, "you@example.com"),
+    ],
+)
+def test_bad_answers_name_the_answer_and_a_fix(changes: dict[str, Any], words: str) -> None:
+    with pytest.raises(BadAnswer) as error:
+        validate(answers(**changes))
+    assert words in str(error.value)
+
+
+def test_dependency_names_follow_the_options() -> None:
+    assert "pandas" in pre_gen_project.dependency_modules({"use_pandas": True})
+    assert "pandas" not in pre_gen_project.dependency_modules({"use_pandas": False})
+    validate(answers(project_slug="psycopg2", use_postgres=False, release_phase=False))
+
+
+def test_suggestions_are_themselves_valid() -> None:
+    for bad in ("queue", "1x", "class", "wörker", "../x"):
+        slug = pre_gen_project.suggest(bad).replace("_", "-")
+        validate(answers(project_slug=slug))
+
+
+def test_main_reports_on_stderr_and_exits_nonzero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert pre_gen_project.main(answers(project_slug="queue")) == 1
+    assert "shadows the standard-library module 'queue'" in capsys.readouterr().err
+
+
+def test_hook_source_reads_answers_as_data_not_code() -> None:
+    for hook in ("pre_gen_project.py", "post_gen_project.py"):
+        source = (ROOT / "hooks" / hook).read_text()
+        assert 'json.loads(r"""{{ cookiecutter | tojson }}""")' in source
+        assert source.count("{{") == 1, f"{hook} pastes answers into Python source"
+        assert "assert " not in source
+
+
+@pytest.mark.network
+def test_dependency_table_covers_every_module_the_locks_install(tmp_path: Path) -> None:
+    """Install every locked distribution (no deps, Heroku's platform) and compare top-level names."""
+    locks = sorted((ROOT / "templates" / "locks").glob("*.txt"))
+    wanted = {"py3.10-postgres-pandas.txt", "py3.14-postgres-pandas.txt"}  # together: every distribution
+    names: set[str] = set()
+    for lock in (p for p in locks if p.name in wanted):
+        target = tmp_path / lock.stem
+        python = lock.name.split("-")[0].removeprefix("py").removesuffix(".txt")
+        subprocess.run(
+            ["uv", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+             "--python-version", python, "--python-platform", "x86_64-manylinux_2_39", "-r", str(lock)],
+            check=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+        )  # fmt: skip
+        for dist_info in target.glob("*.dist-info"):
+            for line in (dist_info / "RECORD").read_text().splitlines():
+                top = line.split(",")[0].split("/")[0]
+                if not top.endswith((".dist-info", ".data", ".libs")) and top != "..":
+                    names.add(top.removesuffix(".py").split(".")[0])
+    all_tables = frozenset().union(*pre_gen_project.DEPENDENCY_MODULES.values())
+    public = {n for n in names if not n.startswith("_") and n != "bin"}
+    assert public, "no modules found: the install did not happen"
+    assert public <= all_tables, f"modules the locks install but the hook does not refuse: {public - all_tables}"
+
+
+def test_locked_distribution_set_is_the_same_across_lock_files_of_one_option_set() -> None:
+    # The hook's table is per option, not per Python: make sure pandas locks differ only by version pins.
+    def dists(name: str) -> set[str]:
+        text = (ROOT / "templates" / "locks" / name).read_text()
+        return {line.split("==")[0] for line in text.splitlines() if "==" in line and not line.startswith("#")}
+
+    assert {"pandas", "numpy", "redis", "psycopg2-binary"} <= dists("py3.13-postgres-pandas.txt")
+    assert dists("py3.13.txt") == {"redis"}
+
+
+# --- post-gen hook --------------------------------------------------------------------------------------------
+
+
+def test_should_verify_respects_answer_and_environment() -> None:
+    assert post_gen_project.should_verify({"verify_on_bake": True}, {})
+    assert not post_gen_project.should_verify({"verify_on_bake": False}, {})
+    assert not post_gen_project.should_verify({"verify_on_bake": True}, {"HEROKU_WORKER_SKIP_VERIFY": "1"})
+
+
+def run_post_gen(project: Path, env: dict[str, str] | None = None, **changes: Any) -> subprocess.CompletedProcess[str]:
+    """Run the real hook function in a subprocess, as cookiecutter would, on an already baked project."""
+    code = (
+        "import json, os, sys; from pathlib import Path; from hooks import post_gen_project as h; "
+        "sys.exit(h.main(json.loads(sys.argv[1]), Path(sys.argv[2]), os.environ))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, json.dumps(answers(**changes)), str(project)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "UV_PYTHON_DOWNLOADS": "never", **(env or {})},
+        check=False,
+    )
+
+
+def tree(project: Path) -> dict[str, bytes]:
+    return {p.relative_to(project).as_posix(): p.read_bytes() for p in sorted(project.rglob("*")) if p.is_file()}
+
+
+def test_post_gen_hook_is_safe_to_run_again(bake: Any) -> None:
+    project = bake()
+    before = tree(project)
+    result = run_post_gen(project, verify_on_bake=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "static checks" in result.stdout and " ok " in result.stdout
+    assert tree(project) == before
+    assert os.access(project / "bin" / "post_compile", os.X_OK)
+
+
+def test_post_gen_hook_fails_the_bake_on_a_static_finding(bake: Any) -> None:
+    project = bake()
+    (project / "Pipfile.lock").write_text("{}")
+    result = run_post_gen(project, verify_on_bake=False)
+    assert result.returncode == 1
+    assert "Pipfile.lock" in result.stdout
+
+
+@pytest.mark.network
+def test_post_gen_hook_fails_naming_the_module_that_does_not_import(bake: Any) -> None:
+    project = bake(python_version=f"{sys.version_info.major}.{sys.version_info.minor}")
+    package = project / project.name.replace("-", "_")
+    (package / "broken.py").write_text("raise RuntimeError('boom at import')\n")
+    result = run_post_gen(project, verify_on_bake=True)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "broken" in result.stdout and "boom at import" in result.stdout
+
+
+def test_post_gen_hook_keeps_the_bake_when_the_index_is_unreachable(bake: Any) -> None:
+    project = bake(python_version=f"{sys.version_info.major}.{sys.version_info.minor}")
+    dead_index = "http://127.0.0.1:9/simple"  # nothing listens on the discard port
+    env = {"UV_INDEX_URL": dead_index, "UV_DEFAULT_INDEX": dead_index, "PIP_INDEX_URL": dead_index}
+    env |= {"UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1", "PIP_FIND_LINKS": "", "UV_FIND_LINKS": ""}
+    result = run_post_gen(project, env=env, verify_on_bake=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not run" in result.stdout
+    assert "nox -s preflight" in result.stdout
