@@ -111,7 +111,7 @@ def baked(session: nox.Session, name: str) -> None:
         # Reported, never counted: nox lists this session as skipped with the reason.
         session.skip(f"NOT VERIFIED: no python{python} on this machine, so the {name} bake was not run")
     session.install("cookiecutter", "nox")
-    out = Path(session.create_tmp()) / name
+    out = Path(session.create_tmp()).resolve() / name
     shutil.rmtree(out, ignore_errors=True)
     args = [f"{key}={value}" for key, value in answers.items()]
     session.run(
@@ -128,7 +128,7 @@ def baked(session: nox.Session, name: str) -> None:
 @nox.session(default=True)
 def locks(session: nox.Session) -> None:
     """Fail when a shipped lock no longer matches requirements.in (recompiles with its pins, then diffs)."""
-    out = Path(session.create_tmp()) / "locks"
+    out = Path(session.create_tmp()).resolve() / "locks"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     compile_locks(session, out, upgrade=False)

@@ -33,6 +33,9 @@ DEPENDENCY_MODULES: dict[str, frozenset[str]] = {
     "project": frozenset({"preflight", "tests", "bin"}),
 }
 
+# Soft keywords of every supported Python (`type` became one in 3.12), whatever Python runs the hook.
+SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"}) | frozenset(keyword.softkwlist)
+
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -84,7 +87,7 @@ def check_package_name(name: Any, answers: Mapping[str, Any]) -> None:
             f"Package name {name!r} is not a valid ASCII Python identifier, so `python -m {name}` "
             f"cannot work: choose a project_slug such as {suggest(name).replace('_', '-')!r}."
         )
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+    if keyword.iskeyword(name) or name in SOFT_KEYWORDS:
         raise BadAnswer(
             f"Package name {name!r} is a Python keyword: choose a project_slug such as "
             f"{suggest(name).replace('_', '-')!r}."

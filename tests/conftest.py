@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from .services import Services, ServiceUnavailable
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTEXT: dict[str, Any] = json.loads((ROOT / "cookiecutter.json").read_text())
 BOOLEANS = ("use_postgres", "use_pandas", "release_phase", "use_github_actions")
@@ -20,7 +22,7 @@ def all_answer_sets() -> Iterator[dict[str, Any]]:
     for python, version_file, *flags in itertools.product(
         CONTEXT["python_version"], CONTEXT["python_version_file"], *[(True, False)] * len(BOOLEANS)
     ):
-        yield {"python_version": python, "python_version_file": version_file, **dict(zip(BOOLEANS, flags))}
+        yield {"python_version": python, "python_version_file": version_file, **dict(zip(BOOLEANS, flags, strict=True))}
 
 
 def is_supported(answers: dict[str, Any]) -> bool:
@@ -47,3 +49,14 @@ def bake(cookies: Any) -> Any:
         return Path(result.project_path)
 
     return _bake
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    """Real Redis and PostgreSQL (see tests/services.py); a test fails, never skips, when neither can be had."""
+    try:
+        found = Services()
+    except ServiceUnavailable as error:
+        pytest.fail(str(error))
+    yield found
+    found.close()

@@ -187,9 +187,9 @@ def test_slug_that_escapes_the_output_directory_is_refused(tmp_path: Path, slug:
 
 
 HOSTILE = {
-    "project_name": 'O\'Connor\'s "quoted" \\ worker — ünïcödé ✓\nsecond line',
-    "short_description": 'Says """ and \'\'\' and ends with a backslash \\',
-    "author_name": "Zoë \"Z\" d'Arc \\",
+    "project_name": "O'Connor's \"quoted\" \\ worker — ünïcödé ✓\nsecond line",
+    "short_description": "Says \"\"\" and ''' and ends with a backslash \\",
+    "author_name": 'Zoë "Z" d\'Arc \\',
 }
 
 

@@ -22,7 +22,7 @@ def heroku_python() -> str:
             match = re.match(pattern, path.read_text().strip())
             if match:
                 return match.group(1)
-    raise SystemExit("No valid .python-version or runtime.txt: run `python -m preflight --static` to see why.")
+    raise SystemExit("No valid .python-version or runtime.txt: `python -m preflight --static` says why.")
 
 
 PYTHON = heroku_python()

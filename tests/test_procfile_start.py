@@ -1,0 +1,93 @@
+"""A baked default project starts its worker with the Procfile command and stops cleanly on SIGTERM.
+
+The environment is built from requirements.txt alone, the process environment is clean, and the command runs
+from the app root, as on a dyno.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+READY = re.compile(r"at=info event=worker_(started|ready)\b")
+
+
+def procfile_commands(project: Path) -> dict[str, str]:
+    lines = (project / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def fresh_env(project: Path) -> Path:
+    """A new venv with requirements.txt alone (hash-checked), as Heroku's build makes it."""
+    venv = project / ".venv"
+    subprocess.run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run(
+        ["uv", "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "-r", "requirements.txt"],
+        cwd=project,
+        check=True,
+    )
+    return venv
+
+
+def wait_for(process: subprocess.Popen[str], pattern: re.Pattern[str], seconds: float) -> list[str]:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        if ready:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+            lines.append(line)
+            if pattern.search(line):
+                return lines
+        elif process.poll() is not None:
+            break
+    raise AssertionError(f"no line matching {pattern.pattern!r} within {seconds} s:\n{''.join(lines)}")
+
+
+@pytest.mark.network
+def test_default_project_starts_from_procfile_and_stops_on_sigterm(bake: Any, services: Any) -> None:
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"  # an interpreter this machine surely has
+    project = bake(python_version=python)
+    venv = fresh_env(project)
+    database = services.create_database()
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",  # `python` is the fresh env's, as on a dyno
+        "HOME": str(project),
+        "REDIS_URL": services.redis_url,
+        "DATABASE_URL": database,
+        "QUEUE_NAME": f"procfile-{uuid.uuid4().hex[:8]}",
+    }
+    commands = procfile_commands(project)
+    release = subprocess.run(commands["release"].split(), cwd=project, env=env, capture_output=True, text=True)
+    assert release.returncode == 0, release.stdout + release.stderr
+
+    worker = subprocess.Popen(
+        commands["worker"].split(), cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_for(worker, READY, seconds=30)
+        started = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=25)
+        stopped_in = time.monotonic() - started
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    output = worker.stdout.read() if worker.stdout else ""
+    assert code == 0, output
+    assert stopped_in < 25, f"took {stopped_in:.1f} s to stop after SIGTERM"
+    assert "Traceback" not in output
+    assert os.path.isdir(project / os.path.basename(project).replace("-", "_"))
