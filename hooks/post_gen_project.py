@@ -29,6 +29,13 @@ def make_executable(project: Path) -> None:
             path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
+def remove_empty_dirs(project: Path) -> None:
+    """Folders whose every file was skipped by its name (e.g. .github without GitHub Actions) go too."""
+    for folder in sorted((p for p in project.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if ".git" not in folder.relative_to(project).parts and not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def should_verify(answers: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
     return bool(answers.get("verify_on_bake")) and environ.get(SKIP_ENV, "") not in ("1", "true", "yes")
 
@@ -55,6 +62,7 @@ def run_step(label: str, project: Path, args: Sequence[str]) -> int:
 
 def main(answers: Mapping[str, Any], project: Path, environ: Mapping[str, str]) -> int:
     make_executable(project)
+    remove_empty_dirs(project)
     print(f"Verifying {project.name} with its own checker (python -m preflight):")
     if run_step("static checks (files, pins, Procfile, version)", project, ["--static"]) != CLEAN:
         return 1

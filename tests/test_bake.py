@@ -53,6 +53,7 @@ def expected_paths(answers: dict[str, Any], package: str) -> dict[str, bool]:
         "runtime.txt": answers["python_version_file"] == "runtime.txt",
         ".github/workflows/ci.yml": answers["use_github_actions"],
         ".github/dependabot.yml": answers["use_github_actions"],
+        ".github": answers["use_github_actions"],  # no empty folder left behind
         "Pipfile": False,
         "Pipfile.lock": False,
         "poetry.lock": False,

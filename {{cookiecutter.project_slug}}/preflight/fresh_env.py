@@ -1,0 +1,473 @@
+"""Check 4: build an environment from requirements.txt alone, pip check it, and import the app in it.
+
+The same import probe runs in the current interpreter for `--build` (on Heroku the build's environment *is*
+the fresh one). Each probe is a clean subprocess started from the app root: no inherited PYTHONPATH, no user
+site.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from . import imports, layout
+from .findings import Finding, could_not_run, error
+from .procfile import Process
+from .requirements_file import Requirements
+
+PROBE_SOURCE = (Path(__file__).parent / "probe.py").read_text()
+MARK = "@@preflight@@ "
+IMPORT_TIMEOUT = float(os.environ.get("PREFLIGHT_IMPORT_TIMEOUT", "120"))
+INSTALL_TIMEOUT = float(os.environ.get("PREFLIGHT_INSTALL_TIMEOUT", "900"))
+NETWORK_ERRORS = re.compile(
+    r"Failed to fetch|error sending request|tcp connect error|dns error|Could not connect|NewConnectionError|"
+    r"Max retries exceeded|Temporary failure in name resolution|Network is unreachable|ConnectionError|"
+    r"Could not fetch URL|Name or service not known|timed out",
+    re.IGNORECASE,
+)
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("PREFLIGHT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "preflight"
+    )
+    return Path(base)
+
+
+def venv_python(path: Path) -> Path:
+    return path / "Scripts" / "python.exe" if os.name == "nt" else path / "bin" / "python"
+
+
+def clean_environ(bindir: Path | None = None, pycache: Path | None = None) -> dict[str, str]:
+    """The caller's environment minus everything that changes how Python finds modules."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PYTHON") and k not in ("VIRTUAL_ENV", "CONDA_PREFIX")
+    }
+    env["PYTHONNOUSERSITE"] = "1"
+    # Bytecode goes to a cache of ours: fast re-runs, and no __pycache__ written into the app (or the slug).
+    env["PYTHONPYCACHEPREFIX"] = str(pycache or cache_dir() / "pycache")
+    env["UV_PYTHON_DOWNLOADS"] = os.environ.get("UV_PYTHON_DOWNLOADS", "never")
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    if bindir is not None:
+        env["PATH"] = str(bindir) + os.pathsep + env.get("PATH", os.defpath)
+    return env
+
+
+def find_tool(name: str) -> str | None:
+    """A tool beside the running interpreter (the checker's own tool venv, activated or not), else on PATH."""
+    beside = Path(sys.executable).parent / (f"{name}.exe" if os.name == "nt" else name)
+    return str(beside) if beside.is_file() else shutil.which(name)
+
+
+def find_python(minor: str, uv: str | None) -> str | None:
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
+        return sys.executable
+    found = shutil.which(f"python{minor}")
+    if found:
+        return found
+    if uv:
+        result = subprocess.run(
+            [uv, "python", "find", minor], capture_output=True, text=True, env=clean_environ(), check=False
+        )
+        if result.returncode == 0 and result.stdout.strip():
+            return result.stdout.strip().splitlines()[-1]
+    return None
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith(("error", "caused by", "cause:"))]
+    return (errors or lines or ["(no output)"])[-1][:400]
+
+
+@dataclasses.dataclass
+class Env:
+    path: Path
+    python: Path
+    backend: str
+    uv: str | None
+
+    @property
+    def bindir(self) -> Path:
+        return self.python.parent
+
+    def site_packages(self) -> str:
+        result = subprocess.run(
+            [str(self.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            env=clean_environ(),
+            check=True,
+        )
+        return result.stdout.strip()
+
+
+@contextlib.contextmanager
+def _env_dir(app: Path, minor: str) -> Iterator[Path]:
+    """A stable path per app (so PYTHONPYCACHEPREFIX hits next run), wiped before use; a temp dir if busy."""
+    key = hashlib.sha256(str(app.resolve()).encode()).hexdigest()[:12]
+    stable = cache_dir() / "envs" / f"{key}-py{minor}"
+    stable.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(stable.parent / f"{stable.name}.lock", "w")  # noqa: SIM115 - held for the whole run
+    try:
+        import fcntl
+
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (ImportError, OSError):  # another run holds it (or no fcntl): use a throwaway path
+        lock.close()
+        tmp = Path(tempfile.mkdtemp(prefix="preflight-env-"))
+        try:
+            yield tmp / "venv"
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
+    try:
+        shutil.rmtree(stable, ignore_errors=True)
+        yield stable
+    finally:
+        shutil.rmtree(stable, ignore_errors=True)
+        lock.close()
+
+
+@contextlib.contextmanager
+def build(
+    app: Path, python: str, minor: str, backend: str, uv: str | None, out: list[Finding], reqs: Requirements
+) -> Iterator[Env | None]:
+    """Create the environment and install requirements.txt; yields None (findings in `out`) on failure."""
+    with _env_dir(app, minor) as path:
+        env = clean_environ()
+        if backend == "uv" and uv:
+            steps = [
+                [uv, "venv", "--quiet", "--python", python, str(path)],
+                [
+                    uv,
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--python",
+                    str(venv_python(path)),
+                    "-r",
+                    "requirements.txt",
+                ],
+            ]
+        else:
+            steps = [
+                [python, "-m", "venv", str(path)],
+                [str(venv_python(path)), "-m", "pip", "install", "--quiet", "-r", "requirements.txt"],
+            ]
+        for index, command in enumerate(steps):
+            try:
+                result = subprocess.run(
+                    command,
+                    cwd=app,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    timeout=INSTALL_TIMEOUT,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                out.append(
+                    could_not_run(
+                        "HW499",
+                        f"`{' '.join(command[:3])}` took over {INSTALL_TIMEOUT:.0f} s",
+                        "check the network / package index, or raise PREFLIGHT_INSTALL_TIMEOUT",
+                    )
+                )
+                yield None
+                return
+            if result.returncode != 0:
+                output = result.stderr + result.stdout
+                if NETWORK_ERRORS.search(output):
+                    out.append(
+                        could_not_run(
+                            "HW499",
+                            f"package index unreachable while building the fresh env: {_last_line(output)}",
+                            "check the network or PIP_INDEX_URL/UV_INDEX_URL, then run again (nothing was "
+                            "checked)",
+                        )
+                    )
+                elif index == 1:
+                    last = _last_line(output)
+                    named = [
+                        r
+                        for r in reqs.items
+                        if re.search(rf"(?<![\w.-]){re.escape(r.name)}(?![\w.-])", last, re.I)
+                    ]
+                    out.append(
+                        error(
+                            "HW401",
+                            named[0].file if named else "requirements.txt",
+                            named[0].line if named else None,
+                            f"`pip install -r requirements.txt` fails in a fresh env: {last}",
+                            "fix the requirement named above; Heroku's build runs the same install",
+                        )
+                    )
+                else:
+                    out.append(
+                        could_not_run(
+                            "HW499",
+                            f"could not create the environment: {_last_line(output)}",
+                            f"check that {python} works, or try --venv-backend venv",
+                        )
+                    )
+                yield None
+                return
+        yield Env(path, venv_python(path), backend, uv)
+
+
+def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
+    result = subprocess.run(
+        [python, "-m", "pip", "check"], capture_output=True, text=True, env=clean_environ(), check=False
+    )
+    output = result.stdout + result.stderr
+    if "No module named pip" in output:
+        if not uv:
+            return [
+                could_not_run(
+                    "HW406",
+                    f"pip check could not run: no pip in {python} and no uv on PATH",
+                    "install pip or uv in that environment (Heroku's build has pip)",
+                )
+            ]
+        result = subprocess.run(
+            [uv, "pip", "check", "--python", python],
+            capture_output=True,
+            text=True,
+            env=clean_environ(),
+            check=False,
+        )
+        output = result.stdout + result.stderr
+    if result.returncode == 0:
+        return []
+    findings = []
+    for line in output.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("Checked", "Found", "No broken")) or line.lower().startswith("using"):
+            continue
+        name = re.split(r"[\s`]+", line.lstrip("`").replace("The package `", ""), maxsplit=1)[0]
+        req = reqs.find(name)
+        findings.append(
+            error(
+                "HW402",
+                req.file if req else "requirements.txt",
+                req.line if req else None,
+                f"pip check: {line}",
+                "re-lock so the set is consistent: `uv pip compile requirements.in -o requirements.txt "
+                "--generate-hashes`",
+            )
+        )
+    return findings or [
+        error(
+            "HW402",
+            "requirements.txt",
+            None,
+            f"pip check failed: {_last_line(output)}",
+            "re-lock requirements.txt",
+        )
+    ]
+
+
+def installed_top_levels(python: str, app: Path) -> dict[str, list[str]]:
+    """Top-level module -> distributions installed in that interpreter (importlib.metadata, real metadata)."""
+    events, _ = run_probe(python, app, {"dists": True}, None)
+    return next((e["dists"] for e in events if "dists" in e), {})
+
+
+def run_probe(
+    python: str, app: Path, task: dict[str, object], bindir: Path | None, pycache: Path | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Events from one probe process, and the name being imported when it timed out (None if it finished)."""
+    proc = subprocess.Popen(
+        [python, "-c", PROBE_SOURCE, json.dumps(task)],
+        cwd=app,
+        env=clean_environ(bindir, pycache),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    timed_out = False
+    try:
+        stdout, stderr = proc.communicate(timeout=IMPORT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        timed_out = True
+    events = [json.loads(line[len(MARK) :]) for line in stdout.splitlines() if line.startswith(MARK)]
+    pending = None
+    done = {e.get("import") or e.get("console") for e in events if "ok" in e}
+    for event in events:
+        if "start" in event and event["start"] not in done:
+            pending = event["start"]
+    if timed_out:
+        return events, pending or "(before the first import)"
+    if proc.returncode != 0:  # died inside an import (os._exit, a crash) or before the first one
+        events.append(
+            {
+                "import": pending or "(the import probe itself)",
+                "ok": False,
+                "error": _last_line(stderr) or f"exit {proc.returncode}",
+                "where": None,
+            }
+        )
+    return events, None
+
+
+@dataclasses.dataclass
+class ImportPlan:
+    """What to import and on whose behalf, so a failure is reported against the module or Procfile line."""
+
+    modules: list[tuple[str, str, int | None]]  # (module, relative file, line) -> HW403
+    processes: list[tuple[Process, dict[str, object]]]  # (process, probe task) -> HW404
+    syntax: list[Finding]
+
+
+def plan(app: Path, processes: list[Process]) -> ImportPlan:
+    modules: list[tuple[str, str, int | None]] = []
+    entry: list[tuple[str, str, int | None]] = []
+    for name, path in layout.package_modules(app, layout.app_packages(app)):
+        rel = path.relative_to(app).as_posix()
+        if name.endswith(".__main__"):  # importing __main__ would start the program: import what it imports
+            entry.extend((mod, rel, line) for mod, line in _imports_of(path, name.rsplit(".", 1)[0]))
+        else:
+            modules.append((name, rel, None))
+    known = {m for m, _, _ in modules}
+    for item in entry:
+        if item[0] not in known:
+            known.add(item[0])
+            modules.append(item)
+    tasks: list[tuple[Process, dict[str, object]]] = []
+    syntax: list[Finding] = []
+    local = layout.top_level_names(app)
+    for proc in processes:
+        if proc.kind == "module":
+            if proc.target.split(".")[0] not in local:
+                tasks.append((proc, {"specs": [proc.target]}))  # an installed module, e.g. `python -m celery`
+                continue
+            target = app.joinpath(*proc.target.split("."))
+            file = target / "__main__.py" if target.is_dir() else target.with_suffix(".py")
+            package = proc.target if target.is_dir() else proc.target.rpartition(".")[0] or None
+            dotted = proc.target.split(".")
+            parents = [".".join(dotted[: i + 1]) for i in range(len(dotted) - (0 if target.is_dir() else 1))]
+            names = [*parents, *(mod for mod, _ in _imports_of(file, package))]
+            tasks.append((proc, {"imports": list(dict.fromkeys(names))}))
+        elif proc.kind == "script":
+            script = app / proc.target
+            if not script.is_file():
+                continue  # HW504 already
+            try:
+                compile(script.read_bytes(), str(script), "exec")
+            except SyntaxError as exc:
+                syntax.append(
+                    error(
+                        "HW404",
+                        proc.target,
+                        exc.lineno,
+                        f"`{proc.name}`: SyntaxError: {exc.msg}",
+                        "fix the syntax error",
+                    )
+                )
+                continue
+            names = list(dict.fromkeys(mod for mod, _ in _imports_of(script, None)))
+            tasks.append((proc, {"path0": str(script.resolve().parent), "imports": names}))
+        elif proc.kind == "console":
+            tasks.append((proc, {"console": [proc.target]}))
+    return ImportPlan(modules, tasks, syntax)
+
+
+def _imports_of(path: Path, package: str | None) -> list[tuple[str, int]]:
+    tree = imports.parse(path) if path.is_file() else None
+    return imports.imported_modules(tree, package) if tree else []
+
+
+def import_everything(
+    app: Path, python: str, processes: list[Process], bindir: Path | None = None, pycache: Path | None = None
+) -> tuple[list[Finding], dict[str, list[str]]]:
+    """Import every app module and each Procfile target; returns findings and installed top-level names."""
+    todo = plan(app, processes)
+    findings = list(todo.syntax)
+    events, stuck = run_probe(
+        python, app, {"imports": [m for m, _, _ in todo.modules], "dists": True}, bindir, pycache
+    )
+    where = {m: (f, line) for m, f, line in todo.modules}
+    dists: dict[str, list[str]] = {}
+    for event in events:
+        if "dists" in event:
+            dists = event["dists"]
+        elif event.get("ok") is False:
+            name = event["import"]
+            file, line = where.get(name, (None, None))
+            if event["where"] and not (file and line):
+                file, line = event["where"]
+            message = f"import {name} fails: {event['error']}"
+            findings.append(error("HW403", file, line, message, _import_fix(event["error"])))
+    if stuck:
+        findings.append(
+            error(
+                "HW405",
+                where.get(stuck, (None, None))[0],
+                None,
+                f"import {stuck} did not finish in {IMPORT_TIMEOUT:.0f} s (it runs something at import)",
+                'move side effects under `if __name__ == "__main__":` or into a function',
+            )
+        )
+    done: dict[str, tuple[list[dict[str, Any]], str | None]] = {}
+    for proc, task in todo.processes:
+        key = json.dumps(task, sort_keys=True)
+        if key not in done:  # e.g. `worker: python -m pkg` and `release: python -m pkg migrate`
+            done[key] = run_probe(python, app, task, bindir, pycache)
+        events, stuck = done[key]
+        failed = [e for e in events if e.get("ok") is False]
+        if failed:
+            first = failed[0]
+            what = first.get("import") or first.get("spec") or first.get("console")
+            more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
+            missing_command = str(first.get("error", "")).startswith("command not found")
+            findings.append(
+                error(
+                    "HW506" if missing_command else "HW404",
+                    "Procfile",
+                    proc.line,
+                    f"`{proc.name}: {proc.command}` fails: {what}: {first['error']}{more}",
+                    "add the distribution that ships this command to requirements.txt, or run the code with "
+                    "`python -m package`"
+                    if missing_command
+                    else _import_fix(first["error"] or ""),
+                )
+            )
+        if stuck:
+            findings.append(
+                error(
+                    "HW405",
+                    "Procfile",
+                    proc.line,
+                    f"`{proc.name}`: import {stuck} did not finish in {IMPORT_TIMEOUT:.0f} s",
+                    "keep import-time code free of loops and network calls",
+                )
+            )
+    return findings, dists
+
+
+def _import_fix(message: str) -> str:
+    match = re.search(r"No module named '([^']+)'", message)
+    if match:
+        return (
+            f"add the distribution that provides `{match.group(1).split('.')[0]}`, pinned, to "
+            "requirements.txt "
+            "(or requirements.in, then re-lock); if it is your own module, fix the import"
+        )
+    return "fix the error above; it happens on the dyno too"

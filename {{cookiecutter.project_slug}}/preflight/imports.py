@@ -1,0 +1,127 @@
+"""What a file imports (for probing entry points without running them) and sys.path hacks in app code."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from pathlib import Path
+
+from .findings import Finding, error
+
+
+def parse(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError):
+        return None  # the import probe reports the SyntaxError with its line
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _walk_runtime(tree: ast.AST) -> Iterable[ast.AST]:
+    """ast.walk that skips `if TYPE_CHECKING:` bodies (never executed at run time)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def imported_modules(tree: ast.Module, package: str | None) -> list[tuple[str, int]]:
+    """(absolute module name, line) for each import; relative ones resolved against `package`."""
+    out: list[tuple[str, int]] = []
+    for node in _walk_runtime(tree):
+        if isinstance(node, ast.Import):
+            out.extend((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
+                out.append((node.module, node.lineno))
+            elif node.level and package:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1] if node.level > 1 else base
+                out.append((".".join([*base, *([node.module] if node.module else [])]), node.lineno))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            out.append((node.args[0].value, node.lineno))
+    return sorted(out, key=lambda item: item[1])
+
+
+def dynamic_imports(tree: ast.Module) -> list[tuple[str, int]]:
+    """`importlib.import_module("literal")` anywhere (deptry 0.25 sees only bare-statement calls)."""
+    found = []
+    for node in _walk_runtime(tree):
+        if (
+            isinstance(node, ast.Call)
+            and (
+                (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+                or (isinstance(node.func, ast.Name) and node.func.id == "import_module")
+            )
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and not node.args[0].value.startswith(".")
+        ):
+            found.append((node.args[0].value, node.lineno))
+    return sorted(found, key=lambda item: item[1])
+
+
+def _is_sys_path(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "path"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    )
+
+
+def path_hacks(app: Path, files: Iterable[Path]) -> list[Finding]:
+    findings: list[Finding] = []
+    for path in files:
+        tree = parse(path)
+        if tree is None:
+            continue
+        rel = path.relative_to(app).as_posix()
+        for node in ast.walk(tree):
+            what = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if _is_sys_path(node.func.value) and node.func.attr in ("append", "insert", "extend"):
+                    what = f"sys.path.{node.func.attr}()"
+                elif (
+                    isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "site"
+                    and (node.func.attr == "addsitedir")
+                ):
+                    what = "site.addsitedir()"
+            elif isinstance(node, ast.AugAssign) and _is_sys_path(node.target):
+                what = "sys.path +="
+            elif isinstance(node, ast.Assign) and any(
+                _is_sys_path(t) or (isinstance(t, ast.Subscript) and _is_sys_path(t.value))
+                for t in node.targets
+            ):
+                what = "assignment to sys.path"
+            if what:
+                findings.append(
+                    error(
+                        "HW901",
+                        rel,
+                        getattr(node, "lineno", None),
+                        f"{what} in app code: imports then depend on where the process starts and hide "
+                        "missing packages",
+                        "delete it and start the process from the app root with `python -m package.module` "
+                        "(cwd goes on sys.path, as on a dyno)",
+                    )
+                )
+    return findings

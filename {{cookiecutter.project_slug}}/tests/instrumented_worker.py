@@ -1,0 +1,60 @@
+"""The worker with test hooks, run as `python tests/instrumented_worker.py` (otherwise the real one).
+
+TEST_POISON=<text>         the process dies (os._exit) when a batch holds a job whose payload contains <text>
+TEST_FAIL=<text>           preparing a batch that holds such a job raises ValueError (a data error)
+TEST_SLEEP_MS=<n>          each batch takes n ms longer (so a test can act mid-run)
+TEST_HANG=<text>           preparing a batch that holds such a job hangs for TEST_HANG_MS (default 5000) ms
+TEST_EXIT_AFTER_SAVE=<n>   the process dies right after its n-th commit, before the ack
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from {{ cookiecutter.__package_name }} import cli, worker
+from {{ cookiecutter.__package_name }}.queue import Job
+from {{ cookiecutter.__package_name }}.validate import Rows
+
+POISON = os.environ.get("TEST_POISON", "").encode()
+FAIL = os.environ.get("TEST_FAIL", "").encode()
+SLEEP = int(os.environ.get("TEST_SLEEP_MS", "0")) / 1000
+HANG = os.environ.get("TEST_HANG", "").encode()
+HANG_SECONDS = int(os.environ.get("TEST_HANG_MS", "5000")) / 1000
+EXIT_AFTER_SAVE = int(os.environ.get("TEST_EXIT_AFTER_SAVE", "0"))
+original_prepare = worker.prepare
+original_save = worker.Store.save
+saves = 0
+
+
+def prepare(jobs: Sequence[Job]) -> worker.Prepared:
+    if POISON and any(POISON in job.payload for job in jobs):
+        os._exit(9)
+    if FAIL and any(FAIL in job.payload for job in jobs):
+        raise ValueError("this job always fails (TEST_FAIL)")
+    if SLEEP:
+        time.sleep(SLEEP)
+    if HANG and any(HANG in job.payload for job in jobs):
+        time.sleep(HANG_SECONDS)
+    return original_prepare(jobs)
+
+
+def save(self: worker.Store, rows: Rows) -> int:
+    global saves
+    stored = original_save(self, rows)
+    saves += 1
+    if EXIT_AFTER_SAVE and saves >= EXIT_AFTER_SAVE:
+        os._exit(9)
+    return stored
+
+
+worker.prepare = prepare  # type: ignore[assignment]
+worker.Store.save = save  # type: ignore[method-assign]
+
+if __name__ == "__main__":
+    sys.exit(cli.main([], prog="{{ cookiecutter.__package_name }}"))

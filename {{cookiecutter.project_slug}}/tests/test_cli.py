@@ -1,0 +1,163 @@
+"""The command line and configuration: clear one-line errors, enqueue's report, status, dead letters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import PACKAGE, PROJECT, Services, wait_until
+from eventgen import lines, make_events
+
+from {{ cookiecutter.__package_name }} import config, logs
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", PACKAGE, *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=PROJECT,
+        timeout=60,
+    )
+
+
+def test_settings_are_data_with_working_defaults() -> None:
+    names = [s.name for s in config.SETTINGS]
+    assert len(names) == len(set(names))
+    assert all(s.description and "\n" not in s.description for s in config.SETTINGS)
+    loaded = config.load({})
+    assert loaded.redis_url == "redis://127.0.0.1:6379/0"
+    assert loaded.batch_size > 0 and loaded.claim_idle_seconds >= 3 * loaded.heartbeat_seconds
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"BATCH_SIZE": "lots"}, "BATCH_SIZE"),
+        ({"BATCH_SIZE": "0"}, "BATCH_SIZE"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"QUEUE_NAME": "has space"}, "QUEUE_NAME"),
+        ({"REDIS_URL": "http://x"}, "REDIS_URL"),
+        ({"HEARTBEAT_SECONDS": "10", "CLAIM_IDLE_SECONDS": "20"}, "CLAIM_IDLE_SECONDS"),
+        ({"SHUTDOWN_TIMEOUT_SECONDS": "45"}, "SHUTDOWN_TIMEOUT_SECONDS"),
+        ({"REDIS_SSL_CERT_REQS": "maybe"}, "REDIS_SSL_CERT_REQS"),
+    ],
+)
+def test_bad_configuration_is_one_clear_line(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(config.ConfigError, match=fragment):
+        config.load(env)
+    result = run("status", **env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_usage_error_is_one_clear_line() -> None:
+    for argv in (["frobnicate"], ["dead", "resurrect"], ["status", "--yaml"]):
+        result = run(*argv)
+        assert result.returncode == 2, argv
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_unreachable_redis_is_one_clear_line_without_password() -> None:
+    result = run("status", REDIS_URL="redis://:s3cret@127.0.0.1:1/0")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "s3cret" not in result.stderr
+
+
+def test_database_url_for_heroku() -> None:
+    remote = config.database_dsn("postgres://u:p@ec2-1-2-3-4.compute.amazonaws.com:5432/db")
+    assert remote.startswith("postgresql://") and "sslmode=require" in remote
+    assert "sslmode" not in config.database_dsn("postgres://u@127.0.0.1:5432/db")
+    assert "sslmode" not in config.database_dsn("postgres://u@localhost/db")
+    assert "sslmode=disable" in config.database_dsn("postgres://u@db.internal/db?sslmode=disable")
+    with pytest.raises(config.ConfigError):
+        config.database_dsn("mysql://u@h/db")
+
+
+def test_rediss_settings_reach_the_client() -> None:
+    from {{ cookiecutter.__package_name }}.queue import connect
+
+    for reqs in ("none", "required"):
+        env = {"REDIS_URL": "rediss://:pw@example.com:6380/0", "REDIS_SSL_CERT_REQS": reqs}
+        client = connect(config.load(env))
+        kwargs = client.connection_pool.connection_kwargs
+        assert kwargs["ssl_cert_reqs"] == reqs
+        assert kwargs["ssl_check_hostname"] == (reqs == "required")
+
+
+def test_logs_are_logfmt_without_secrets() -> None:
+    assert (
+        logs.mask("rediss://:p4ss@h:1/0 and postgres://u:pw@h/db")
+        == "rediss://:***@h:1/0 and postgres://u:***@h/db"
+    )
+    import io
+
+    out = io.StringIO()
+    logs.setup("info", out)
+    logs.info("batch_stored", jobs=500, ms=38, error='bad "thing"\nnext', url="redis://:x@h")
+    logs.debug("hidden")
+    logs.setup("info")
+    assert (
+        out.getvalue()
+        == 'at=info event=batch_stored jobs=500 ms=38 error="bad \\"thing\\"\\nnext" url="redis://:***@h"\n'
+    )
+
+
+def test_enqueue_reports_every_refused_line(services: Services) -> None:
+    good = make_events(3)
+    text = lines(good[:2]) + b"not json\n"
+    text += b'{"id": "x", "account": "a", "amount": "12", "occurred_at": "2025-01-01"}\n'
+    text += b"\n" + lines(good[2:]) + b'{"id": "y"}\n' + b"[1, 2]\n"
+    result = services.cli("enqueue", "-", input=text)
+    assert result.returncode == 1
+    out = result.stdout
+    assert "event=enqueued" in out and "queued=3" in out and "refused=4" in out
+    assert "line=3" in out and "malformed JSON" in out
+    assert "line=4" in out and "amount must be a number" in out
+    assert "line=7" in out and "missing field account" in out
+    assert "line=8" in out and "expected a JSON object" in out
+    assert services.status()["queued"] == 3
+
+
+def test_enqueue_missing_file_is_one_line(services: Services) -> None:
+    result = services.cli("enqueue", "/nonexistent/events.jsonl")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+
+
+def test_status_json_shape(services: Services) -> None:
+    services.cli("enqueue", "-", input=lines(make_events(5))).check_returncode()
+    report = json.loads(services.cli("status", "--json").stdout)
+    for key in ("queued", "in_flight", "retrying", "dead"):
+        assert isinstance(report[key], int)
+    assert report["queued"] == 5 and isinstance(report["workers"], list)
+    with services.worker_thread():
+        wait_until(lambda: services.status()["workers"], 30, what="a worker in status")
+        report = json.loads(services.cli("status", "--json").stdout)
+        assert {"id", "last_heartbeat"} <= set(report["workers"][0])
+        assert "workers: 1" in services.cli("status").stdout
+    assert services.status()["workers"] == [], "a worker that stopped cleanly leaves status"
+
+
+def test_dead_letters_list_requeue_purge(services: Services) -> None:
+    from {{ cookiecutter.__package_name }}.queue import Queue
+
+    queue = Queue(services.redis, services.queue_name)
+    queue.ensure_group()
+    queue.enqueue([b'{"id": "d1", "account": "a", "amount": "NaN?", "occurred_at": "2025-01-01"}', b"{oops"])
+    with services.worker_thread():
+        wait_until(lambda: services.status()["dead"] == 2, 30, what="two dead letters")
+    listed = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
+    errors = sorted(r["error"].split(":")[0] for r in listed)
+    assert errors == ["amount must be a number, got str", "malformed JSON"]
+    assert all(r["deliveries"] == 1 and r["payload"] for r in listed)
+    assert "jobs=2" in services.cli("dead", "requeue").stdout
+    status = services.status()
+    assert status["dead"] == 0 and status["queued"] == 2
+    with services.worker_thread():
+        wait_until(lambda: services.status()["dead"] == 2, 30, what="dead again")
+    assert "jobs=2" in services.cli("dead", "purge").stdout
+    assert services.status()["dead"] == 0

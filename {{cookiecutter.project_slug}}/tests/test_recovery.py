@@ -1,0 +1,171 @@
+"""Crashes and outages: SIGKILL at any point, a job that kills its worker, a failing job, restarts."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from conftest import {% if cookiecutter.use_postgres %}PostgresServer, {% endif %}RedisServer, Services, wait_until{% if cookiecutter.use_postgres %}, with_database{% endif %}
+from eventgen import lines, make_events
+from test_worker import assert_stored_exactly_once
+
+INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
+CRASH_ROUNDS = int(os.environ.get("WORKER_TEST_CRASH_ROUNDS", "3"))
+MODULE = [sys.executable, "-m", "{{ cookiecutter.__package_name }}"]
+
+
+def test_sigkill_at_any_moment_loses_nothing_and_counts_nothing_twice(services: Services) -> None:
+    events = make_events(3000, seed=21)
+    services.cli("enqueue", "-", input=lines(events)).check_returncode()
+    rng = random.Random(21)
+    for round_ in range(CRASH_ROUNDS):
+        # alternate: killed from outside at a random moment, or killed right after a commit (before its ack)
+        if round_ % 2:
+            exit_after = str(rng.randint(1, 8))
+            worker = services.start_worker(INSTRUMENTED, BATCH_SIZE="100", TEST_EXIT_AFTER_SAVE=exit_after)
+            worker.wait(60)
+        else:
+            worker = services.start_worker(INSTRUMENTED, BATCH_SIZE="100", TEST_SLEEP_MS="5")
+            before = len(services.stored_ids())
+            wait_until(lambda b=before: len(services.stored_ids()) > b, 60, what="progress")
+            import time
+
+            time.sleep(rng.uniform(0, 0.1))
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+    assert services.status()["in_flight"] > 0 or services.drained()
+    services.start_worker()
+    wait_until(services.drained, 90, what="drained after the crashes")
+    assert_stored_exactly_once(services, events)
+    assert services.status()["dead"] == 0
+
+
+def test_a_job_that_kills_its_worker_ends_in_the_dead_letters(services: Services) -> None:
+    events = make_events(1000, seed=22)
+    poison = {"id": "poison-1", "account": "a", "amount": 1, "occurred_at": "2025-01-01T00:00:00Z"}
+    services.cli("enqueue", "-", input=lines([*events[:600], poison, *events[600:]])).check_returncode()
+    for _ in range(8):  # Heroku restarts crashed dynos; so do we
+        worker = services.start_worker(
+            INSTRUMENTED, TEST_POISON="poison-1", MAX_DELIVERIES="2", BATCH_SIZE="50"
+        )
+        wait_until(lambda w=worker: w.poll() is not None or services.drained(), 60, what="a crash or the end")
+        if services.drained():
+            break
+    else:
+        pytest.fail("the poison job was redelivered forever")
+    dead = services.cli("dead", "list").stdout
+    assert "poison-1" in dead and "without an ack" in dead
+    assert services.status()["dead"] == 1
+    assert_stored_exactly_once(services, events)
+
+
+def test_a_failing_job_is_isolated_retried_then_dead(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from {{ cookiecutter.__package_name }} import logs
+    from {{ cookiecutter.__package_name }} import prepare as prepare_module
+
+    def transform(batch: Any) -> Any:  # the team's code, failing on some rows
+        ids = batch["id"].tolist() if hasattr(batch, "columns") else [e.id for e in batch]
+        if any(i.startswith("fail-") for i in ids):
+            raise ValueError("this job always fails")
+        return batch
+
+    monkeypatch.setattr(prepare_module, "transform", transform)
+    events = make_events(2000, seed=23)
+    failing = [
+        {"id": f"fail-{i}", "account": "a", "amount": 1, "occurred_at": "2025-01-01"} for i in (1, 2, 3)
+    ]
+    services.cli("enqueue", "-", input=lines(events[:500] + failing + events[500:])).check_returncode()
+    out = io.StringIO()
+    logs.setup("info", out)
+    try:
+        with services.worker_thread():
+            wait_until(lambda: services.drained() and services.status()["dead"] == 3, 60, what="3 dead")
+    finally:
+        logs.setup("info")
+    assert_stored_exactly_once(services, events)
+    dead = services.cli("dead", "list").stdout
+    assert dead.count("this job always fails") == 3 and '"deliveries": 3' in dead
+    assert "event=job_retry" in out.getvalue() and "splits=" in out.getvalue()
+
+
+def test_a_hung_worker_lets_go_of_its_batch(services: Services) -> None:
+    events = make_events(400, seed=26)
+    events[120]["id"] = "hang-1"
+    services.cli("enqueue", "-", input=lines(events)).check_returncode()
+    fast = {"HEARTBEAT_SECONDS": "0.1", "CLAIM_IDLE_SECONDS": "0.3", "BATCH_SIZE": "50"}  # stuck after 3 s
+    hung = services.start_worker(INSTRUMENTED, TEST_HANG="hang-1", TEST_HANG_MS="9000", **fast)
+    wait_until(lambda: "worker_started" in hung.log.read_text(), 60, what="the worker to start")  # type: ignore[attr-defined]
+    helper = services.start_worker(**fast)
+    wait_until(services.drained, 30, what="the hung batch taken over")
+    assert hung.poll() is None, "the hung worker is still running (and still asleep)"
+    assert_stored_exactly_once(services, events)
+    assert "event=batch_stuck" in hung.log.read_text()  # type: ignore[attr-defined]
+    assert "event=job_reclaimed" in helper.log.read_text()  # type: ignore[attr-defined]
+
+
+def test_redis_restart_mid_run(services: Services, tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis").start()
+    shared = services.redis
+    try:
+        services.env["REDIS_URL"] = server.url
+        services.redis = redis.Redis.from_url(server.url)
+        events = make_events(6000, seed=24)
+        services.cli("enqueue", "-", input=lines(events)).check_returncode()
+        worker = services.start_worker(INSTRUMENTED, BATCH_SIZE="200", TEST_SLEEP_MS="10")
+        wait_until(lambda: len(services.stored_ids()) > 1000, 60, what="some progress")
+        server.restart(down_for=1.0)
+        services.redis = redis.Redis.from_url(server.url)
+        wait_until(services.drained, 90, what="drained after the Redis restart")
+        assert worker.poll() is None, "the worker died with Redis"
+        assert_stored_exactly_once(services, events)
+        assert "backend_unavailable" in worker.log.read_text()  # type: ignore[attr-defined]
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(20) == 0
+    finally:
+        services.stop_all()
+        services.redis.close()
+        services.redis = shared
+        server.stop()
+{%- if cookiecutter.use_postgres %}
+
+
+def test_postgres_restart_mid_run(services: Services) -> None:
+    server = PostgresServer().start()
+    try:
+        services.database_url = with_database(server.url, "postgres")
+        services.env["DATABASE_URL"] = services.database_url
+        services.cli("migrate").check_returncode()
+        events = make_events(6000, seed=25)
+        services.cli("enqueue", "-", input=lines(events)).check_returncode()
+        worker = services.start_worker(INSTRUMENTED, BATCH_SIZE="200", TEST_SLEEP_MS="10")
+        wait_until(lambda: len(services.stored_ids()) > 1000, 60, what="some progress")
+        server.restart(down_for=1.0)
+        wait_until(services.drained, 90, what="drained after the PostgreSQL restart")
+        assert worker.poll() is None, "the worker died with PostgreSQL"
+        assert_stored_exactly_once(services, events)
+        assert "backend_unavailable" in worker.log.read_text()  # type: ignore[attr-defined]
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(20) == 0
+    finally:
+        services.stop_all()
+        server.remove()
+
+
+def test_migrate_is_safe_twice_and_concurrently(services: Services) -> None:
+    import subprocess
+
+    procs = [
+        subprocess.Popen([*MODULE, "migrate"], env=services.env, stdout=subprocess.PIPE) for _ in range(3)
+    ]
+    assert [p.wait(60) for p in procs] == [0, 0, 0]
+    assert services.cli("migrate").returncode == 0
+{%- endif %}

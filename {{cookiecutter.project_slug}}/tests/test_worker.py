@@ -1,0 +1,78 @@
+"""The worker as Heroku runs it (the Procfile command, a real process): end to end, SIGTERM, many workers."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+
+from conftest import Services, wait_until
+from eventgen import expected_totals, lines, make_events
+
+
+def assert_stored_exactly_once(services: Services, events: list[dict[str, object]]) -> None:
+    ids = services.stored_ids()
+    assert len(ids) == len(set(ids)), "an event was stored twice"
+    assert set(ids) == {e["id"] for e in events}
+    assert services.totals() == expected_totals(events)
+    assert services.totals_from_events() == services.totals()
+
+
+def test_end_to_end_with_duplicates_and_bad_jobs(services: Services) -> None:
+    events = make_events(3000, seed=11)
+    duplicates = [*events[:200], dict(events[5], amount=999.0)]  # a redelivery with other content: first wins
+    bad = [b'{"id": "bad-1", "account": "a", "amount": "ten", "occurred_at": "2025-01-01"}', b"{truncated"]
+    from {{ cookiecutter.__package_name }}.queue import Queue
+
+    result = services.cli("enqueue", "-", input=lines(events + duplicates))
+    assert result.returncode == 0 and "queued=3201" in result.stdout
+    Queue(services.redis, services.queue_name).enqueue(bad)  # a producer that skipped validation
+    worker = services.start_worker()
+    wait_until(lambda: services.drained() and services.status()["dead"] == 2, 60, what="queue drained")
+    assert_stored_exactly_once(services, events)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(15) == 0
+    log = worker.log.read_text()  # type: ignore[attr-defined]
+    assert "event=worker_started" in log and "event=batch_stored" in log and "event=worker_stopped" in log
+    assert all(line.startswith("at=") for line in log.splitlines()), log
+
+
+def test_sigterm_stops_quickly_with_nothing_lost(services: Services) -> None:
+    events = make_events(8000, seed=12)
+    services.cli("enqueue", "-", input=lines(events)).check_returncode()
+    worker = services.start_worker(BATCH_SIZE="200")
+    wait_until(lambda: len(services.stored_ids()) > 0, 60, what="first batch stored")
+    sent = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(20) == 0
+    assert time.monotonic() - sent < 5, "SIGTERM took too long"
+    assert services.status()["in_flight"] == 0, "the batch in hand was neither finished nor handed back"
+    services.start_worker()
+    wait_until(services.drained, 60, what="drained by a second worker")
+    assert_stored_exactly_once(services, events)
+
+
+def test_sigterm_while_idle(services: Services) -> None:
+    worker = services.start_worker()
+    wait_until(lambda: "worker_started" in worker.log.read_text(), 30, what="worker ready")  # type: ignore[attr-defined]
+    sent = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(10) == 0 and time.monotonic() - sent < 3
+
+
+def test_several_workers_share_the_queue_without_double_work(services: Services) -> None:
+    events = make_events(6000, seed=13)
+    workers = [services.start_worker(BATCH_SIZE="250") for _ in range(3)]
+    for worker in workers:  # all ready before the work arrives, so that all can take a share
+        wait_until(lambda w=worker: "worker_started" in w.log.read_text(), 60, what="worker ready")
+    services.cli("enqueue", "-", input=lines(events)).check_returncode()
+    wait_until(services.drained, 90, what="drained by three workers")
+    assert_stored_exactly_once(services, events)
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    assert [w.wait(15) for w in workers] == [0, 0, 0]
+    logs = [w.log.read_text() for w in workers]  # type: ignore[attr-defined]
+    jobs = [sum(int(n) for n in re.findall(r"event=batch_stored jobs=(\d+)", log)) for log in logs]
+    assert sum(jobs) == len(events), "a job was processed twice (or not at all)"
+    assert sum(1 for n in jobs if n) >= 2, "only one worker did anything"
+    assert not any("job_reclaimed" in log for log in logs)

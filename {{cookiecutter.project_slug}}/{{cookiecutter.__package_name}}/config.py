@@ -1,0 +1,184 @@
+"""Settings: every environment variable the worker reads, its default, and validation at start."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, its default (None: required/derived) and one line about it."""
+
+    name: str
+    default: str | None
+    description: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "REDIS_URL",
+        "redis://127.0.0.1:6379/0",
+        "Redis holding the queue (redis://, or rediss:// for TLS).",
+    ),
+    Setting(
+        "REDIS_SSL_CERT_REQS",
+        "none",
+        "Certificate check for rediss:// URLs: none (Heroku Redis, self-signed), optional, required.",
+    ),
+{%- if cookiecutter.use_postgres %}
+    Setting(
+        "DATABASE_URL",
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        "PostgreSQL for results; sslmode=require is added for non-local hosts unless the URL sets sslmode.",
+    ),
+{%- endif %}
+    Setting(
+        "QUEUE_NAME", "events", "Queue name; all Redis keys are {QUEUE_NAME}:... (one cluster hash slot)."
+    ),
+    Setting("BATCH_SIZE", "2000", "Jobs taken and stored per batch (1-10000)."),
+    Setting("POLL_TIMEOUT_MS", "1000", "How long one read waits for jobs, in milliseconds (10-10000)."),
+    Setting("HEARTBEAT_SECONDS", "5", "Seconds between heartbeats from the heartbeat thread (0.1-60)."),
+    Setting(
+        "CLAIM_IDLE_SECONDS",
+        "30",
+        "Jobs held this long without a heartbeat from their worker are taken over (>= 3x HEARTBEAT_SECONDS).",
+    ),
+    Setting("MAX_DELIVERIES", "5", "Deliveries before a failing (or worker-killing) job is dead (2-1000)."),
+    Setting("RETRY_BASE_SECONDS", "1", "First retry delay; doubles per delivery, with jitter (0-3600)."),
+    Setting("RETRY_MAX_SECONDS", "300", "Longest retry or reconnect delay (0-86400)."),
+    Setting(
+        "SHUTDOWN_TIMEOUT_SECONDS",
+        "20",
+        "After SIGTERM the watchdog ends the process after this long (1-28, inside Heroku's 30 s).",
+    ),
+    Setting("LOG_LEVEL", "info", "debug, info, warning or error."),
+)
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+CERT_REQS = ("none", "optional", "required")
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+_LOCAL_HOSTS = {"localhost", ""}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings, read once at start."""
+
+    redis_url: str
+    redis_ssl_cert_reqs: str
+    database_url: str
+    queue_name: str
+    batch_size: int
+    poll_timeout_ms: int
+    heartbeat_seconds: float
+    claim_idle_seconds: float
+    max_deliveries: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    shutdown_timeout_seconds: float
+    log_level: str
+
+
+def _raw(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if value:
+        return value
+    default = next(s.default for s in SETTINGS if s.name == name)
+    return default or ""
+
+
+def _number(env: Mapping[str, str], name: str, low: float, high: float, *, integer: bool = False) -> float:
+    text = _raw(env, name)
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "a whole number" if integer else "a number"
+        raise ConfigError(f"{name}={text!r} is not {kind} (allowed {low:g}-{high:g})") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={text} is out of range (allowed {low:g}-{high:g})")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = _raw(env, name).lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of: {', '.join(choices)}")
+    return value
+
+
+def is_local_host(host: str | None) -> bool:
+    """True for localhost, loopback addresses and Unix socket paths."""
+    if host is None or host in _LOCAL_HOSTS or host.startswith("/"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def database_dsn(url: str) -> str:
+    """The libpq URI for DATABASE_URL: postgres:// accepted, sslmode=require added for remote hosts."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ConfigError(
+            f"DATABASE_URL must start with postgres:// or postgresql://, not {parts.scheme!r}://"
+        )
+    try:
+        host = parts.hostname
+    except ValueError:
+        raise ConfigError("DATABASE_URL has a malformed host") from None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(key == "sslmode" for key, _ in query) and not is_local_host(host):
+        query.append(("sslmode", "require"))
+    return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def load(env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate every setting; raises ConfigError with one clear line."""
+    env = os.environ if env is None else env
+    redis_url = _raw(env, "REDIS_URL")
+    scheme = urlsplit(redis_url).scheme
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, not {scheme!r}")
+    database_url = ""
+{%- if cookiecutter.use_postgres %}
+    database_url = database_dsn(_raw(env, "DATABASE_URL"))
+{%- endif %}
+    queue_name = _raw(env, "QUEUE_NAME")
+    if not _QUEUE_NAME.match(queue_name):
+        raise ConfigError(f"QUEUE_NAME={queue_name!r} must be 1-100 letters, digits or _.:-")
+    heartbeat = _number(env, "HEARTBEAT_SECONDS", 0.1, 60)
+    claim_idle = _number(env, "CLAIM_IDLE_SECONDS", 0.3, 86400)
+    if claim_idle < 3 * heartbeat:
+        raise ConfigError(
+            f"CLAIM_IDLE_SECONDS={claim_idle:g} must be at least 3x HEARTBEAT_SECONDS={heartbeat:g}, "
+            "or live workers would lose their jobs"
+        )
+    retry_base = _number(env, "RETRY_BASE_SECONDS", 0, 3600)
+    retry_max = _number(env, "RETRY_MAX_SECONDS", 0, 86400)
+    if retry_max < retry_base:
+        raise ConfigError(f"RETRY_MAX_SECONDS={retry_max:g} is below RETRY_BASE_SECONDS={retry_base:g}")
+    return Config(
+        redis_url=redis_url,
+        redis_ssl_cert_reqs=_choice(env, "REDIS_SSL_CERT_REQS", CERT_REQS),
+        database_url=database_url,
+        queue_name=queue_name,
+        batch_size=int(_number(env, "BATCH_SIZE", 1, 10000, integer=True)),
+        poll_timeout_ms=int(_number(env, "POLL_TIMEOUT_MS", 10, 10000, integer=True)),
+        heartbeat_seconds=heartbeat,
+        claim_idle_seconds=claim_idle,
+        max_deliveries=int(_number(env, "MAX_DELIVERIES", 2, 1000, integer=True)),
+        retry_base_seconds=retry_base,
+        retry_max_seconds=retry_max,
+        shutdown_timeout_seconds=_number(env, "SHUTDOWN_TIMEOUT_SECONDS", 1, 28),
+        log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS),
+    )

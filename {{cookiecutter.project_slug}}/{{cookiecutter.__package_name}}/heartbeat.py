@@ -1,0 +1,54 @@
+"""The heartbeat thread: says the worker is alive and keeps the jobs it holds from looking abandoned.
+
+It runs beside the main loop with its own Redis connection, so a long pandas or database step (the GIL
+is released often) does not make a live worker look dead to the others.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from . import logs
+from .queue import Queue
+
+
+class Heartbeat(threading.Thread):
+    """Every `interval` seconds: record the worker in `{queue}:workers` and touch the jobs in `holding()`."""
+
+    def __init__(
+        self, queue: Queue, worker_id: str, interval: float, holding: Callable[[], list[str]]
+    ) -> None:
+        super().__init__(name="heartbeat", daemon=True)
+        self.queue = queue
+        self.worker_id = worker_id
+        self.interval = interval
+        self.holding = holding
+        self.stopped = threading.Event()
+        self.failures = 0
+
+    def beat(self) -> None:
+        try:
+            self.queue.heartbeat(self.worker_id, self.holding())
+        except Exception as exc:  # keep beating: Redis may come back
+            self.failures += 1
+            if self.failures == 1 or self.failures % 10 == 0:
+                logs.warning(
+                    "heartbeat_failed",
+                    worker=self.worker_id,
+                    error=type(exc).__name__,
+                    failures=self.failures,
+                )
+        else:
+            if self.failures:
+                logs.info("heartbeat_restored", worker=self.worker_id, after_failures=self.failures)
+            self.failures = 0
+
+    def run(self) -> None:
+        self.beat()
+        while not self.stopped.wait(self.interval):
+            self.beat()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=2)
