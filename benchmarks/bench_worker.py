@@ -245,6 +245,7 @@ class Bench:
         return {"rows_per_s": stored / seconds, "seconds": seconds, "events": float(stored)}
 
     def close(self) -> None:
+        self.redis.delete("{bench-migrate}:stream")  # made by `migrate` (the consumer group)
         self.conn.close()
         with self.admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)")

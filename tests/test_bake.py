@@ -179,10 +179,10 @@ def test_bad_answers_fail_before_anything_is_written(tmp_path: Path, answers: di
     assert_nothing_written(tmp_path)
 
 
-@pytest.mark.parametrize("slug", ["../escape", "a/../../escape", "/heroku-worker-abs-escape", "a/b"])
+@pytest.mark.parametrize("slug", ["../escape", "a/../../escape", "{tmp}/abs-escape", "a/b"])
 def test_slug_that_escapes_the_output_directory_is_refused(tmp_path: Path, slug: str) -> None:
-    bake_refused(tmp_path, {"project_slug": slug})
-    assert not Path("/heroku-worker-abs-escape").exists()
+    bake_refused(tmp_path, {"project_slug": slug.format(tmp=tmp_path)})
+    assert not (tmp_path / "abs-escape").exists()
     assert not (tmp_path / "escape").exists()
     assert list((tmp_path / "out").iterdir()) in ([], [tmp_path / "out" / "a"])
 

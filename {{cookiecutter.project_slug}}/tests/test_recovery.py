@@ -101,7 +101,7 @@ def test_a_hung_worker_lets_go_of_its_batch(services: Services) -> None:
     events = make_events(400, seed=26)
     events[120]["id"] = "hang-1"
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
-    fast = {"HEARTBEAT_SECONDS": "0.1", "CLAIM_IDLE_SECONDS": "0.3", "BATCH_SIZE": "50"}  # stuck after 3 s
+    fast = {"HEARTBEAT_SECONDS": "0.1", "CLAIM_IDLE_SECONDS": "0.35", "BATCH_SIZE": "50"}  # stuck after 3.5 s
     hung = services.start_worker(INSTRUMENTED, TEST_HANG="hang-1", TEST_HANG_MS="9000", **fast)
     wait_until(lambda: "worker_started" in hung.log.read_text(), 60, what="the worker to start")  # type: ignore[attr-defined]
     helper = services.start_worker(**fast)

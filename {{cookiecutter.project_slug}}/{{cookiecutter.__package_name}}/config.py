@@ -158,7 +158,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(f"QUEUE_NAME={queue_name!r} must be 1-100 letters, digits or _.:-")
     heartbeat = _number(env, "HEARTBEAT_SECONDS", 0.1, 60)
     claim_idle = _number(env, "CLAIM_IDLE_SECONDS", 0.3, 86400)
-    if claim_idle < 3 * heartbeat:
+    if claim_idle < 3 * heartbeat - 1e-9:
         raise ConfigError(
             f"CLAIM_IDLE_SECONDS={claim_idle:g} must be at least 3x HEARTBEAT_SECONDS={heartbeat:g}, "
             "or live workers would lose their jobs"
