@@ -26,12 +26,22 @@ def lock_name(python: str, postgres: bool, pandas: bool) -> str:
     return f"py{python}" + ("-postgres" if postgres else "") + ("-pandas" if pandas else "") + ".txt"
 
 
-def render_requirements_in(postgres: bool, pandas: bool) -> str:
-    """Render the project's own requirements.in template, so the locks and the baked file cannot drift."""
-    import jinja2
+RENDER_REQUIREMENTS_IN = """
+import json, sys, jinja2
+source, target, answers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+with open(source) as f, open(target, "w") as out:
+    out.write(jinja2.Template(f.read()).render(cookiecutter=answers))
+"""
 
-    source = (ROOT / "{{cookiecutter.project_slug}}" / "requirements.in").read_text()
-    return jinja2.Template(source).render(cookiecutter={"use_postgres": postgres, "use_pandas": pandas})
+
+def render_requirements_in(session: nox.Session, target: Path, postgres: bool, pandas: bool) -> None:
+    """Render the project's own requirements.in template, so the locks and the baked file cannot drift.
+
+    Jinja runs in the session's environment: nox itself may run from a bare `uvx nox`.
+    """
+    source = ROOT / "{{cookiecutter.project_slug}}" / "requirements.in"
+    answers = json.dumps({"use_postgres": postgres, "use_pandas": pandas})
+    session.run("python", "-c", RENDER_REQUIREMENTS_IN, str(source), str(target), answers, silent=True)
 
 
 def compile_locks(session: nox.Session, out_dir: Path, *, upgrade: bool) -> None:
@@ -39,7 +49,7 @@ def compile_locks(session: nox.Session, out_dir: Path, *, upgrade: bool) -> None
     for python, postgres, pandas in itertools.product(PYTHON_VERSIONS, (True, False), (True, False)):
         with tempfile.TemporaryDirectory() as tmp:
             req_in = Path(tmp) / "requirements.in"
-            req_in.write_text(render_requirements_in(postgres, pandas))
+            render_requirements_in(session, req_in, postgres, pandas)
             session.chdir(tmp)  # so the lock says "via -r requirements.in", as the baked project's own lock does
             out = out_dir / lock_name(python, postgres, pandas)
             if out_dir != LOCKS and (LOCKS / out.name).exists():
