@@ -7,6 +7,7 @@ import os
 import random
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,24 +113,40 @@ def test_a_hung_worker_lets_go_of_its_batch(services: Services) -> None:
     assert "event=job_reclaimed" in helper.log.read_text()  # type: ignore[attr-defined]
 
 
+def survive_restart(
+    services: Services,
+    restart: Callable[..., None],
+    backend: str,
+    seed: int,
+    after_restart: Callable[[], None] | None = None,
+) -> None:
+    """Restart a backend mid-run: the worker waits it out, stores each event once, stops cleanly."""
+    events = make_events(6000, seed=seed)
+    services.cli("enqueue", "-", input=lines(events)).check_returncode()
+    worker = services.start_worker(INSTRUMENTED, BATCH_SIZE="200", TEST_SLEEP_MS="10")
+    wait_until(lambda: len(services.stored_ids()) > 1000, 60, what="some progress")
+    restart(down_for=1.0)
+    if after_restart is not None:
+        after_restart()
+    wait_until(services.drained, 90, what=f"drained after the {backend} restart")
+    assert worker.poll() is None, f"the worker died with {backend}"
+    assert_stored_exactly_once(services, events)
+    assert "backend_unavailable" in worker.log.read_text()  # type: ignore[attr-defined]
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(20) == 0
+
+
 def test_redis_restart_mid_run(services: Services, tmp_path: Path) -> None:
     server = RedisServer(tmp_path / "redis").start()
     shared = services.redis
     try:
         services.env["REDIS_URL"] = server.url
         services.redis = redis.Redis.from_url(server.url)
-        events = make_events(6000, seed=24)
-        services.cli("enqueue", "-", input=lines(events)).check_returncode()
-        worker = services.start_worker(INSTRUMENTED, BATCH_SIZE="200", TEST_SLEEP_MS="10")
-        wait_until(lambda: len(services.stored_ids()) > 1000, 60, what="some progress")
-        server.restart(down_for=1.0)
-        services.redis = redis.Redis.from_url(server.url)
-        wait_until(services.drained, 90, what="drained after the Redis restart")
-        assert worker.poll() is None, "the worker died with Redis"
-        assert_stored_exactly_once(services, events)
-        assert "backend_unavailable" in worker.log.read_text()  # type: ignore[attr-defined]
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(20) == 0
+
+        def reconnect() -> None:
+            services.redis = redis.Redis.from_url(server.url)
+
+        survive_restart(services, server.restart, "Redis", seed=24, after_restart=reconnect)
     finally:
         services.stop_all()
         services.redis.close()
@@ -144,17 +161,7 @@ def test_postgres_restart_mid_run(services: Services) -> None:
         services.database_url = with_database(server.url, "postgres")
         services.env["DATABASE_URL"] = services.database_url
         services.cli("migrate").check_returncode()
-        events = make_events(6000, seed=25)
-        services.cli("enqueue", "-", input=lines(events)).check_returncode()
-        worker = services.start_worker(INSTRUMENTED, BATCH_SIZE="200", TEST_SLEEP_MS="10")
-        wait_until(lambda: len(services.stored_ids()) > 1000, 60, what="some progress")
-        server.restart(down_for=1.0)
-        wait_until(services.drained, 90, what="drained after the PostgreSQL restart")
-        assert worker.poll() is None, "the worker died with PostgreSQL"
-        assert_stored_exactly_once(services, events)
-        assert "backend_unavailable" in worker.log.read_text()  # type: ignore[attr-defined]
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(20) == 0
+        survive_restart(services, server.restart, "PostgreSQL", seed=25)
     finally:
         services.stop_all()
         server.remove()
