@@ -1,0 +1,91 @@
+"""sys.path changes in app code, however sys or sys.path is named (`from sys import path`, `import sys as s`).
+
+Such code makes imports depend on where the process starts and hides missing packages. Alias tracking is per
+file, not per scope: a name once bound to `sys`, `sys.path` or `site.addsitedir` counts in the whole file.
+"""
+
+from __future__ import annotations
+
+import ast
+
+_MUTATORS = {"append", "insert", "extend", "remove", "pop", "clear", "__setitem__", "__iadd__"}
+
+
+class _Aliases:
+    """Names bound to the sys module, to sys.path, and to site / site.addsitedir in one file."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.sys: set[str] = {"sys"}
+        self.path: set[str] = set()
+        self.site: set[str] = {"site"}
+        self.addsitedir: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in ("sys", "site"):
+                        (self.sys if alias.name == "sys" else self.site).add(alias.asname or alias.name)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in ("sys", "site"):
+                for alias in node.names:
+                    if (node.module, alias.name) == ("sys", "path"):
+                        self.path.add(alias.asname or "path")
+                    elif (node.module, alias.name) == ("site", "addsitedir"):
+                        self.addsitedir.add(alias.asname or "addsitedir")
+        for node in ast.walk(tree):  # `p = sys.path` makes p an alias too
+            if isinstance(node, ast.Assign) and self.is_path(node.value):
+                self.path.update(t.id for t in node.targets if isinstance(t, ast.Name))
+
+    def is_sys(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.sys
+        return (  # __import__("sys")
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "__import__"
+            and bool(node.args)
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value == "sys"
+        )
+
+    def is_path(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.path
+        return isinstance(node, ast.Attribute) and node.attr == "path" and self.is_sys(node.value)
+
+    def is_addsitedir(self, func: ast.expr) -> bool:
+        if isinstance(func, ast.Name):
+            return func.id in self.addsitedir
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr == "addsitedir"
+            and isinstance(func.value, ast.Name)
+            and func.value.id in self.site
+        )
+
+
+def _changes_path(node: ast.AST, names: _Aliases) -> bool:
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in _MUTATORS and names.is_path(func.value):
+            return True
+        return names.is_addsitedir(func)
+    if isinstance(node, ast.AugAssign):
+        return names.is_path(node.target) or (
+            isinstance(node.target, ast.Subscript) and names.is_path(node.target.value)
+        )
+    if isinstance(node, (ast.Assign, ast.Delete)):
+        return any(
+            (isinstance(t, ast.Attribute) and names.is_path(t))
+            or (isinstance(t, ast.Subscript) and names.is_path(t.value))
+            for t in node.targets
+        )
+    return False
+
+
+def path_hacks(source: str) -> list[int]:
+    """Line numbers where this source changes sys.path (or calls site.addsitedir); [] if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []  # the import checks report the SyntaxError with its line
+    names = _Aliases(tree)
+    return sorted({node.lineno for node in ast.walk(tree) if _changes_path(node, names)})  # type: ignore[attr-defined]
