@@ -103,7 +103,7 @@ class Probe:
             name, module = named.groups()
             hint = suggest(name, sys.modules[module]) if module in sys.modules else None
             self.add("name_missing", error, module=module, name=name, suggest=hint, **fields)
-        elif isinstance(exc, KeyError) and frames and os.path.basename(frames[-1].filename) == "os.py":
+        elif isinstance(exc, KeyError) and frames and frames[-1].filename.endswith(("os.py", "<frozen os>")):
             self.add("not_verified", error, reason=f"config var {exc} is read at import", **fields)
         else:
             module = exc.name if isinstance(exc, ImportError) else None
@@ -444,10 +444,13 @@ def entry_dotted(probe: Probe, value: str) -> None:
 
 def entry_celery(probe: Probe, value: str) -> None:
     """`celery -A value`: Celery's own resolver (when Celery is missing, the console check reports it)."""
+    if ":" in value:  # Celery reads `module:attr` as exactly that
+        entry_attr(probe, value, None)
+        return
     try:
         from celery.app.utils import find_app  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
-        entry_attr(probe, value, "app" if ":" not in value else None)
+        entry_attr(probe, value, "app")
         return
     try:
         find_app(value)

@@ -94,8 +94,9 @@ def _segment(words: list[str]) -> list[Target]:
         return parse_command(words[words.index("-c") + 1])
     if _PYTHON.match(name):
         return _python(words[1:])
-    if "/" in command:
-        return [Target("unverified", command)]
+    if "/" in command:  # bin/start-nginx gunicorn app:app: the wrapped command is checked too
+        wrapped = words[1:] and (words[1] in TOOLS or _PYTHON.match(words[1]))
+        return [Target("unverified", command), *(_segment(words[1:]) if wrapped else [])]
     if name in _WRAPPERS:
         rest = _skip_options(words[1:])
         if rest and rest[0] in _WRAPPERS[name]:
@@ -348,12 +349,13 @@ def verify_entrypoints(
     same targets share one probe; probes run in parallel, each for at most `timeout` seconds.
     """
     app, python = app.resolve(), python.absolute()  # absolute(): a venv's python symlink must stay as it is
-    if not python.exists():
+    if not python.exists() or not app.is_dir():
+        missing = f"interpreter {python}" if app.is_dir() else f"app folder {app}"
         return [
             could_not_run(
                 "HW419",
-                f"entry points not checked: interpreter {python} does not exist",
-                "build the fresh environment first",
+                f"entry points not checked: {missing} does not exist",
+                "build the fresh environment first, and pass the app's root folder",
             )
         ]
     findings: list[Finding] = []
