@@ -250,6 +250,13 @@ def test_script_in_a_subfolder_sees_its_folder_first(verify: Verify) -> None:
     assert verify(files, "worker: python bin/run.py") == []
 
 
+def test_app_modules_named_like_the_probes_stdlib_modules(verify: Verify) -> None:
+    """An app's root ast.py / json.py (a shadowing problem of its own) must not break the probe itself."""
+    files = {"ast.py": "raise RuntimeError('app ast')\n", "json.py": "raise RuntimeError('app json')\n",
+             "worker.py": "import os\n"}  # fmt: skip
+    assert verify(files, "worker: python worker.py") == []
+
+
 def test_python_c(verify: Verify) -> None:
     files = {"pkg/__init__.py": "", "pkg/cli.py": "def main() -> None: ...\n"}
     assert verify(files, 'worker: python -c "from pkg.cli import main; main()"') == []

@@ -503,7 +503,9 @@ def run_target(probe: Probe, target: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    """Run with -I from the app root: sys.path gets the app root as the start folder and as PYTHONPATH."""
     task = json.loads(sys.argv[1])
+    sys.path[0:0] = [os.getcwd(), os.getcwd()]  # [0]: cwd (-m, -c) or the script's folder; [1]: PYTHONPATH
     for index, target in enumerate(task["targets"]):
         probe = Probe(os.getcwd())
         emit({"start": index})

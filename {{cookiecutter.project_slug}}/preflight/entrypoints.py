@@ -281,23 +281,27 @@ TOOLS: dict[str, Callable[[list[str]], list[Target]]] = {
 # --- Running the probe --------------------------------------------------------------------------------------
 
 
-def probe_environ(app: Path, python: Path, pycache: Path | None) -> dict[str, str]:
-    """A dyno-like environment: none of the caller's Python settings, PYTHONPATH = the app root."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PYTHON") and k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "__PYVENV_LAUNCHER__")
-    }
+def probe_command(python: Path, task: dict[str, Any], pycache: Path | None) -> list[str]:
+    """`python -I -X pycache_prefix=... -c PROBE task`.
+
+    -I: none of the caller's PYTHON* settings, no user site, and no app folder on sys.path while the probe
+    imports its own stdlib modules (an app's root `ast.py` must not break the probe); the probe then puts the
+    app root on sys.path as a dyno's PYTHONPATH=/app does. Bytecode goes to a cache of ours: warm re-runs, and
+    no __pycache__ written into the app (the slug).
+    """
     cache = os.environ.get("PREFLIGHT_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "preflight"
     )
-    env.update(
-        PYTHONPATH=str(app),
-        PYTHONNOUSERSITE="1",
-        # Bytecode goes to a cache of ours: warm re-runs, and no __pycache__ written into the app (the slug).
-        PYTHONPYCACHEPREFIX=str(pycache or Path(cache) / "pycache"),
-        PATH=str(python.parent) + os.pathsep + env.get("PATH", os.defpath),
-    )
+    prefix = pycache or Path(cache) / "pycache"
+    return [str(python), "-I", "-X", f"pycache_prefix={prefix}", "-c", PROBE_SOURCE, json.dumps(task)]
+
+
+def probe_environ(python: Path) -> dict[str, str]:
+    """The caller's environment (config vars an app reads), the app environment's bin first on PATH."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "__PYVENV_LAUNCHER__")
+    }
+    env["PATH"] = str(python.parent) + os.pathsep + env.get("PATH", os.defpath)
     return env
 
 
@@ -315,9 +319,9 @@ class _Run:
     def start(self, app: Path, python: Path, pycache: Path | None) -> None:
         task = {"targets": [t.to_json() for t in self.targets]}
         self.proc = subprocess.Popen(
-            [str(python), "-c", PROBE_SOURCE, json.dumps(task)],
+            probe_command(python, task, pycache),
             cwd=app,
-            env=probe_environ(app, python, pycache),
+            env=probe_environ(python),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
