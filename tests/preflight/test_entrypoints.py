@@ -294,6 +294,39 @@ def test_fallback_that_also_fails_is_reported(verify: Verify) -> None:
     assert "simplejson" in finding.message
 
 
+MANAGE_PY = """import os
+import sys
+
+
+def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site.settings")
+    try:
+        from django.core.management import execute_from_command_line
+    except ImportError as exc:
+        raise ImportError("Couldn't import Django.") from exc
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_functions_the_entry_calls_at_start_up_are_followed(verify: Verify) -> None:
+    """manage.py: `main()` under the main guard runs the import; its handler re-raises, so the dyno dies."""
+    (finding,) = verify({"manage.py": MANAGE_PY}, "release: python manage.py migrate")
+    assert (finding.code, finding.file, finding.line) == ("HW411", "manage.py", 8)
+    assert "No module named 'django'" in finding.message
+    uncalled = MANAGE_PY.replace("    main()\n", "    pass\n")
+    assert verify({"manage.py": uncalled}, "release: python manage.py migrate") == []
+
+
+def test_handler_that_exits_is_still_a_crash(verify: Verify) -> None:
+    source = "import sys\n\ntry:\n    import ujson\nexcept ImportError:\n    sys.exit('pip install ujson')\n"
+    (finding,) = verify({"worker.py": source}, "worker: python worker.py")
+    assert (finding.code, finding.line) == ("HW411", 4)
+
+
 def test_handler_that_does_not_catch_the_error_is_reported(verify: Verify) -> None:
     """`except ModuleNotFoundError` does not catch a missing *name* (ImportError): the dyno dies."""
     source = "try:\n    from rq import Connection\nexcept ModuleNotFoundError:\n    Connection = None\n"

@@ -130,8 +130,11 @@ class Walker:
 
     def __init__(self, probe: Probe, file: str, package: str | None) -> None:
         self.probe, self.file, self.package = probe, file, package
+        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        self.followed: set[str] = set()
 
     def run(self, body: list[ast.stmt]) -> None:
+        self.functions = {s.name: s for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
         self.block(body, in_try=False, cond=None)
 
     def block(self, body: list[ast.stmt], in_try: bool, cond: str | None) -> None:
@@ -147,7 +150,18 @@ class Walker:
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
                 self.block(stmt.body, in_try, cond)
                 self.block(stmt.orelse, in_try, cond)
-            # function bodies do not run at start-up; other statements import nothing
+            elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.follow(stmt, in_try, cond)  # function bodies run only when called
+
+    def follow(self, stmt: ast.stmt, in_try: bool, cond: str | None) -> None:
+        """A call to one of the entry file's own functions (`main()` under the main guard) runs its body."""
+        for node in ast.walk(stmt):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            name = node.func.id
+            if name in self.functions and name not in self.followed:
+                self.followed.add(name)
+                self.block(self.functions[name].body, in_try, cond)
 
     def statement(self, stmt: ast.Import | ast.ImportFrom, in_try: bool, cond: str | None) -> None:
         try:
@@ -193,10 +207,25 @@ class Walker:
                 self.probe.failure(failed.exc, self.file, failed.stmt.lineno, cond)
             else:
                 self.block(handler.body, in_try, cond)
+                if _gives_up(handler):  # `except ImportError: raise ...` / `sys.exit(...)`: still a crash
+                    if in_try:
+                        raise
+                    self.probe.failure(failed.exc, self.file, failed.stmt.lineno, cond)
         else:
             self.block(stmt.orelse, in_try, cond)
         finally:
             self.block(stmt.finalbody, in_try, cond)
+
+
+def _gives_up(handler: ast.ExceptHandler) -> bool:
+    """The handler raises or exits: the import failure still stops the process."""
+    for stmt in handler.body:
+        if isinstance(stmt, ast.Raise):
+            return True
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            if ast.unparse(stmt.value.func) in ("sys.exit", "exit", "quit", "os._exit"):
+                return True
+    return False
 
 
 def handler_types(handler: ast.ExceptHandler) -> tuple[type, ...] | None:
