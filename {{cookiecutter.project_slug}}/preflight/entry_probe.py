@@ -219,13 +219,16 @@ class Walker:
 
 def _gives_up(handler: ast.ExceptHandler) -> bool:
     """The handler raises or exits: the import failure still stops the process."""
-    for stmt in handler.body:
-        if isinstance(stmt, ast.Raise):
-            return True
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-            if ast.unparse(stmt.value.func) in ("sys.exit", "exit", "quit", "os._exit"):
-                return True
-    return False
+    exits = ("sys.exit", "exit", "quit", "os._exit")
+    return any(
+        isinstance(stmt, ast.Raise)
+        or (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and ast.unparse(stmt.value.func) in exits
+        )
+        for stmt in handler.body
+    )
 
 
 def handler_types(handler: ast.ExceptHandler) -> tuple[type, ...] | None:
