@@ -347,6 +347,24 @@ def test_config_var_read_at_import_is_not_verified(verify: Verify) -> None:
     assert "PREFLIGHT_TEST_UNSET_VAR" in finding.message
 
 
+def test_error_that_depends_on_the_dynos_services_is_not_verified(verify: Verify) -> None:
+    """A connection made at import fails here (nothing listens on port 1) but may work on the dyno."""
+    files = {"db.py": "import socket\n\nconn = socket.create_connection(('127.0.0.1', 1), timeout=5)\n",
+             "worker.py": "import db\n"}  # fmt: skip
+    (finding,) = verify(files, "worker: python worker.py")
+    assert (finding.code, finding.severity, finding.file, finding.line) == ("HW414", "warning", "db.py", 3)
+    assert "ConnectionRefusedError" in finding.message
+
+
+def test_exit_hooks_registered_at_import_do_not_run(verify: Verify, tmp_path: Path) -> None:
+    """The probe stops once its imports are checked (os._exit): no atexit hook of the app runs (and no thread
+    started at import keeps the probe alive until its timeout)."""
+    marker = tmp_path / "atexit-ran"
+    beat = f"import atexit\n\natexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
+    assert verify({"beat.py": beat, "worker.py": "import beat\n"}, "worker: python worker.py") == []
+    assert not marker.exists()
+
+
 def test_import_that_never_finishes(verify: Verify) -> None:
     files = {"loop.py": "import time\n\nwhile True:\n    time.sleep(0.1)\n", "worker.py": "import loop\n"}
     (finding,) = verify(files, "worker: python worker.py", timeout=3.0)
@@ -402,6 +420,12 @@ def test_non_python_commands_are_not_verified(verify: Verify) -> None:
     assert (finding.code, finding.severity) == ("HW414", "warning")
 
 
+def test_script_with_a_python_shebang_is_checked(verify: Verify) -> None:
+    files = {"bin/worker": "#!/usr/bin/env python3\nfrom rq import Connection\n"}
+    (finding,) = verify(files, "worker: bin/worker")
+    assert (finding.code, finding.file, finding.line) == ("HW410", "bin/worker", 2)
+
+
 # --- Parsing commands (pure) -----------------------------------------------------------------------------------
 
 
@@ -445,6 +469,7 @@ def test_non_python_commands_are_not_verified(verify: Verify) -> None:
             [("unverified", "bin/start-nginx"), ("console", "gunicorn"), ("attr", "app:app")],
         ),
         ("bin/start", [("unverified", "bin/start")]),
+        ("./manage.py migrate --no-input", [("script", "./manage.py")]),
         ("python 'unbalanced", []),
     ],
 )

@@ -105,9 +105,21 @@ class Probe:
             self.add("name_missing", error, module=module, name=name, suggest=hint, **fields)
         elif isinstance(exc, KeyError) and frames and frames[-1].filename.endswith(("os.py", "<frozen os>")):
             self.add("not_verified", error, reason=f"config var {exc} is read at import", **fields)
+        elif environment_dependent(exc):
+            reason = "importing it raised an error that may depend on the dyno's config vars or services"
+            self.add("not_verified", error, reason=reason, **fields)
         else:
             module = exc.name if isinstance(exc, ImportError) else None
             self.add("import_error", error, module=module, exception=type(exc).__name__, **fields)
+
+
+def environment_dependent(exc: BaseException) -> bool:
+    """OS errors (a refused connection, a missing file) and libraries' own exceptions (a driver's
+    OperationalError, Django's ImproperlyConfigured) at import usually mean a config var or service the dyno
+    has and this machine does not; builtin errors (NameError, TypeError, ...) are the code's own."""
+    if isinstance(exc, (ImportError, SyntaxError, SystemExit, KeyboardInterrupt)):
+        return False
+    return isinstance(exc, OSError) or type(exc).__module__ != "builtins"
 
 
 def import_from(module: str, names: list[str]) -> None:
@@ -546,6 +558,8 @@ def main() -> None:
         except BaseException as exc:  # the probe's own bug must not pass as success
             probe.add("probe_error", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
         emit({"done": index, "problems": probe.problems})
+    sys.stdout.flush()
+    os._exit(0)  # threads or atexit hooks started by app imports must not keep the probe alive
 
 
 if __name__ == "__main__":

@@ -94,6 +94,8 @@ def _segment(words: list[str]) -> list[Target]:
         return parse_command(words[words.index("-c") + 1])
     if _PYTHON.match(name):
         return _python(words[1:])
+    if "/" in command and command.endswith(".py"):  # ./manage.py: run by its shebang's Python
+        return [Target("script", command)]
     if "/" in command:  # bin/start-nginx gunicorn app:app: the wrapped command is checked too
         wrapped = words[1:] and (words[1] in TOOLS or _PYTHON.match(words[1]))
         return [Target("unverified", command), *(_segment(words[1:]) if wrapped else [])]
@@ -365,7 +367,7 @@ def verify_entrypoints(
     findings: list[Finding] = []
     grouped: dict[tuple[Target, ...], list[str]] = {}
     for name, command in commands:
-        targets = parse_command(command)
+        targets = [_python_shebang(app, t) for t in parse_command(command)]
         findings.extend(_unverified(name, command, t) for t in targets if t.kind == "unverified")
         checkable = tuple(t for t in targets if t.kind != "unverified")
         if checkable:
@@ -377,6 +379,19 @@ def verify_entrypoints(
         run.finish(timeout)
         findings.extend(_report(run, app, timeout))
     return findings
+
+
+def _python_shebang(app: Path, target: Target) -> Target:
+    """`bin/worker` whose first line is `#!/usr/bin/env python3` is a Python script."""
+    path = app / target.value
+    if target.kind != "unverified" or not path.is_file():
+        return target
+    with path.open("rb") as handle:
+        first = handle.readline(200)
+    shebang = first.decode("utf-8", "replace").strip().split()
+    if first.startswith(b"#!") and any(_PYTHON.match(os.path.basename(word)) for word in shebang[:2]):
+        return Target("script", target.value)
+    return target
 
 
 # --- Findings -----------------------------------------------------------------------------------------------
