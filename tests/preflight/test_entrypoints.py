@@ -371,6 +371,16 @@ def test_import_that_never_finishes(verify: Verify) -> None:
     assert finding.code == "HW411" and "did not finish" in finding.message
 
 
+def test_no_interpreter_or_app_folder_is_could_not_run(tmp_path: Path) -> None:
+    (finding,) = verify_entrypoints(tmp_path, tmp_path / "no-venv" / "bin" / "python", [("worker", "python -m x")])
+    assert (finding.code, finding.blocking) == ("HW419", True)
+    (finding,) = verify_entrypoints(tmp_path / "no-app", Path(sys.executable), [("worker", "python -m x")])
+    assert (finding.code, finding.blocking) == ("HW419", True)
+    not_python = write(tmp_path / "bin", {"python": "not an executable\n"}) / "python"
+    (finding,) = verify_entrypoints(tmp_path, not_python, [("worker", "python -m x")])
+    assert (finding.code, finding.blocking) == ("HW419", True)
+
+
 # --- module:attr and console scripts ---------------------------------------------------------------------------
 
 

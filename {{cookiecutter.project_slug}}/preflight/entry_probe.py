@@ -66,7 +66,7 @@ def suggest(word: str, obj: object) -> str | None:
 
 
 class Probe:
-    """Collects problems for one target; `where` is the entry statement a failure is reported against."""
+    """Collects the problems of one target, each pointing at the deepest app file:line involved."""
 
     def __init__(self, root: str) -> None:
         self.root = os.path.realpath(root)

@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -373,12 +374,23 @@ def verify_entrypoints(
         if checkable:
             grouped.setdefault(checkable, []).append(name)
     runs = [_Run(names, list(targets)) for targets, names in grouped.items()]
+    try:
+        for run in runs:
+            run.start(app, python, pycache)
+    except OSError as exc:
+        for run in runs:
+            if run.proc is not None:
+                run.proc.kill()
+                run.proc.communicate()
+        return [could_not_run("HW419", f"entry points not checked: cannot start {python}: {exc}", _START_FIX)]
+    deadline = time.monotonic() + timeout  # the probes run side by side: one budget for all of them
     for run in runs:
-        run.start(app, python, pycache)
-    for run in runs:
-        run.finish(timeout)
+        run.finish(max(deadline - time.monotonic(), 0.1))
         findings.extend(_report(run, app, timeout))
     return findings
+
+
+_START_FIX = "check that the fresh environment's interpreter runs (`python -c pass`)"
 
 
 def _python_shebang(app: Path, target: Target) -> Target:
