@@ -447,6 +447,7 @@ def test_script_with_a_python_shebang_is_checked(verify: Verify) -> None:
         ("python -mpkg", [("module", "pkg")]),
         ("python worker.py --queue high", [("script", "worker.py")]),
         ("exec env FOO=1 python bin/run.py", [("script", "bin/run.py")]),
+        ("env -u DEBUG -i PATH=/bin python -m pkg", [("module", "pkg")]),
         ("python -c 'import pkg'", [("code", "import pkg")]),
         ("gunicorn config.wsgi --log-file -", [("console", "gunicorn"), ("attr", "config.wsgi")]),
         (

@@ -87,7 +87,9 @@ def parse_command(command: str) -> list[Target]:
 
 def _segment(words: list[str]) -> list[Target]:
     while words and (_ASSIGNMENT.match(words[0]) or words[0] in ("exec", "env", "nice", "time", "--")):
-        words = words[1:]
+        prefix, words = words[0], words[1:]
+        while prefix == "env" and words and words[0].startswith("-"):  # env -i, env -u VAR
+            words = words[2:] if words[0] in ("-u", "--unset", "-C", "--chdir") else words[1:]
     if not words or words[0] in _IGNORED:
         return []
     command, name = words[0], os.path.basename(words[0])
