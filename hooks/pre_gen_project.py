@@ -131,21 +131,12 @@ def check_free_text(answers: Mapping[str, Any]) -> None:
         raise BadAnswer(f"author_email {email!r} is not an email address: use a form like 'you@example.com'.")
 
 
-def check_combinations(answers: Mapping[str, Any]) -> None:
-    if answers["release_phase"] and not answers["use_postgres"]:
-        raise BadAnswer(
-            "release_phase runs `migrate` against PostgreSQL, but use_postgres is off: "
-            "answer no to release_phase, or yes to use_postgres."
-        )
-
-
 def validate(answers: Mapping[str, Any]) -> None:
     """Raise BadAnswer for the first answer that cannot bake a working project."""
     check_choices(answers)
     check_free_text(answers)
     check_slug(answers.get("project_slug"))
     check_package_name(answers.get("__package_name"), answers)
-    check_combinations(answers)
 
 
 def main(answers: Mapping[str, Any]) -> int:
