@@ -61,7 +61,6 @@ def test_defaults_are_valid() -> None:
         ({"python_version": "3.15"}, "3.10, 3.11, 3.12, 3.13, 3.14"),
         ({"python_version_file": ".tool-versions"}, ".python-version"),
         ({"use_postgres": "maybe"}, "yes or no"),
-        ({"use_postgres": False}, "release_phase"),
         ({"author_email": "nobody"}, "you@example.com"),
     ],
 )
