@@ -117,8 +117,8 @@ def tool_env() -> dict[str, str]:
 def lint(session: nox.Session) -> None:
     """Ruff on the template's own Python (hooks, tests, benchmarks, noxfile)."""
     session.install("ruff")
-    session.run("ruff", "check", "hooks", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "hooks", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "hooks", "tests", "benchmarks", "noxfile.py", "local_extensions.py")
+    session.run("ruff", "format", "--check", "hooks", "tests", "benchmarks", "noxfile.py", "local_extensions.py")
 
 
 @nox.session(default=True)

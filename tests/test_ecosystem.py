@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from .conftest import CONTEXT
+from .pythons import find_python
 
 # What Heroku offers (Dev Center, 2025-2026): Heroku Key-Value Store (the heroku-redis add-on) runs Valkey
 # 7.2 / 8.x, wire-compatible with Redis 7.2 / 8; Heroku Postgres supports the newest three majors, up to 17.
@@ -494,14 +494,13 @@ def test_pre_commit_config_matches_dev_tools(baked: tuple[Path, dict[str, Any]])
     assert hooks["preflight-static"]["pass_filenames"] is False
     dev_lines = (project / "requirements-dev.txt").read_text().splitlines()
     dev = [Requirement(line.split("#")[0]) for line in dev_lines if line.strip() and not line.startswith("#")]
-    ruff_range = next(r.specifier for r in dev if r.name == "ruff")
+    (ruff_pin,) = [str(r) for r in dev if r.name == "ruff"]
+    assert ruff_pin.startswith("ruff=="), "requirements-dev.txt pins ruff exactly: `nox -s lint` installs that pin"
     for hook_id in ("ruff-check", "ruff-format"):
-        (pin,) = hooks[hook_id]["additional_dependencies"]
-        version = Requirement(pin).specifier
-        (exact,) = list(version)
-        assert exact.operator == "==" and ruff_range.contains(exact.version), (
-            f"{hook_id}: ruff {exact.version} is outside requirements-dev.txt's {ruff_range}"
+        assert hooks[hook_id]["additional_dependencies"] == [ruff_pin], (
+            f"{hook_id}: pre-commit's ruff differs from requirements-dev.txt's {ruff_pin} (what `nox -s lint` runs)"
         )
+    assert "ruff_pin()" in (project / "noxfile.py").read_text(), "nox -s lint must install requirements-dev's ruff"
 
 
 @pytest.mark.network
@@ -539,8 +538,8 @@ def pins(lock: str) -> dict[str, str]:
 @pytest.mark.xdist_group("lock")
 def test_nox_lock_upgrades_within_requirements_in(bake: Any) -> None:
     """`nox -s lock` keeps pins, re-hashes, honours a new constraint, and `-- --upgrade` stays inside it."""
-    python = next((v for v in ("3.12", "3.13", "3.11") if shutil.which(f"python{v}")), None)
-    assert python, "needs python3.11, 3.12 or 3.13 on PATH to run the baked project's nox"
+    python = next((v for v in ("3.12", "3.13", "3.11") if find_python(v)), None)
+    assert python, "needs Python 3.11, 3.12 or 3.13 (pyenv, uv, PATH or /usr/bin) to run the baked project's nox"
     project = bake(python_version=python)
     git_init(project)
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
