@@ -115,10 +115,12 @@ def tool_env() -> dict[str, str]:
 
 @nox.session(default=True)
 def lint(session: nox.Session) -> None:
-    """Ruff on the template's own Python (hooks, tests, benchmarks, noxfile)."""
-    session.install("ruff")
-    session.run("ruff", "check", "hooks", "tests", "benchmarks", "noxfile.py", "local_extensions.py")
-    session.run("ruff", "format", "--check", "hooks", "tests", "benchmarks", "noxfile.py", "local_extensions.py")
+    """Ruff, and mypy --strict, on the template's own Python (hooks, tests, noxfile; pyproject.toml lists them)."""
+    session.install(*TEST_REQUIREMENTS, "mypy>=1.13", "types-PyYAML", "types-jsonschema")
+    paths = ["hooks", "tests", "benchmarks", "noxfile.py", "local_extensions.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+    session.run("mypy")
 
 
 @nox.session(default=True)

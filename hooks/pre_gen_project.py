@@ -67,13 +67,15 @@ def stdlib_modules(answers: Mapping[str, Any]) -> frozenset[str]:
     if stdlib is None:  # e.g. `cruft update` from a remote template: say what was not checked
         print("note: preflight/stdlib.py not found; names checked against this Python's stdlib", file=sys.stderr)
         return frozenset(sys.stdlib_module_names) | {"test"}
-    return frozenset(sys.stdlib_module_names) | stdlib.differing_names()
+    differing: frozenset[str] = stdlib.differing_names()
+    return frozenset(sys.stdlib_module_names) | differing
 
 
 def supported_pythons(answers: Mapping[str, Any]) -> list[str]:
     """Heroku's Python versions, from preflight/heroku.py (cookiecutter.json's choices mirror it, tested)."""
     heroku = template_facts(answers, "heroku")
-    return heroku.supported_versions() if heroku is not None else [f"3.{minor}" for minor in range(10, 15)]
+    versions: list[str] = heroku.supported_versions() if heroku else [f"3.{minor}" for minor in range(10, 15)]
+    return versions
 
 
 def dependency_modules(answers: Mapping[str, Any]) -> frozenset[str]:

@@ -100,7 +100,7 @@ def read_settings(project: Path) -> list[dict[str, str]]:
         check=False,
     )
     assert result.returncode == 0, f"could not read SETTINGS from {package.name}/config.py:\n{result.stderr}"
-    settings = json.loads(result.stdout)
+    settings: list[dict[str, str]] = json.loads(result.stdout)
     assert settings, "SETTINGS is empty"
     return settings
 
@@ -336,7 +336,7 @@ def test_app_json_schema_rejects_what_heroku_rejects() -> None:
         "addons": ["heroku-redis"],
     }
     jsonschema.validate(good, APP_JSON_SCHEMA)
-    broken = [
+    broken: list[dict[str, Any]] = [
         {"name": "x" * 31},
         {"formation": {"worker": {"size": "basic"}}},
         {"formation": {"worker": {"quantity": 1, "size": "hobby-huge"}}},
@@ -550,7 +550,7 @@ def test_nox_lock_upgrades_within_requirements_in(bake: Any) -> None:
             cwd=project, capture_output=True, text=True, check=False, env=env,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
-        return (project / "requirements.txt").read_text()
+        return str((project / "requirements.txt").read_text())
 
     shipped = (project / "requirements.txt").read_text()
     assert lock().rstrip("\n") == shipped.rstrip("\n"), "relocking an unchanged requirements.in must keep every pin"

@@ -16,7 +16,7 @@ from hooks.pre_gen_project import BadAnswer, validate
 
 from .conftest import ROOT
 
-HEROKU = pre_gen_project.template_facts({}, "heroku")  # preflight/heroku.py, as the hook loads it
+HEROKU: Any = pre_gen_project.template_facts({}, "heroku")  # preflight/heroku.py, as the hook loads it
 
 DEFAULTS: dict[str, Any] = {
     "project_name": "Events Worker",

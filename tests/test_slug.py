@@ -31,7 +31,7 @@ NAMES = [
 
 def jinja_slug(name: str) -> str:
     env = StrictEnvironment(context={"cookiecutter": CONTEXT})
-    return env.from_string(CONTEXT["project_slug"]).render(cookiecutter={"project_name": name})
+    return str(env.from_string(CONTEXT["project_slug"]).render(cookiecutter={"project_name": name}))
 
 
 @pytest.mark.parametrize("name", NAMES)
