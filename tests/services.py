@@ -17,8 +17,8 @@ import subprocess
 import tempfile
 import time
 import uuid
-from typing import Any
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 
