@@ -134,6 +134,8 @@ def published(ports: list[Any]) -> set[tuple[str, int, int]]:
 def test_env_example_covers_every_setting(baked: tuple[Path, dict[str, Any]]) -> None:
     project, answers = baked
     env = read_env_example(project)
+    # PROCFILE is honcho's own setting: a bare `honcho start` runs Procfile.dev (tests/test_procfile_start.py).
+    assert env.pop("PROCFILE") == "Procfile.dev" and (project / "Procfile.dev").is_file()
     names = {s["name"] for s in read_settings(project)}
     assert "REDIS_URL" in names
     assert ("DATABASE_URL" in names) == answers["use_postgres"]
@@ -632,7 +634,7 @@ def test_readme_covers_what_a_team_needs(baked: tuple[Path, dict[str, Any]]) -> 
     readme = (project / "README.md").read_text()
     package = project.name.replace("-", "_")
     for needle in (
-        "cp .env.example .env", "docker compose up", "heroku local worker", "honcho start worker",
+        "cp .env.example .env", "docker compose up", "heroku local worker", "honcho start", "Procfile.dev",
         "heroku ps:scale worker=", "rediss://", f"python -m {package} status", "nox -s lock",
         "pre-commit install", "python -m preflight", "cruft update", f"{package}/transform.py",
     ):  # fmt: skip
