@@ -154,6 +154,10 @@ def check_choices(answers: Mapping[str, Any]) -> None:
             f"python_version {version!r} is not one Heroku's Python buildpack supports: "
             f"choose one of {', '.join(supported)}."
         )
+    heroku = template_facts(answers, "heroku")
+    stacks = sorted(heroku.STACK_GLIBC) if heroku else ["heroku-22", "heroku-24"]
+    if answers.get("stack", "heroku-24") not in stacks:
+        raise BadAnswer(f"stack {answers.get('stack')!r} is not a Heroku stack: choose one of {', '.join(stacks)}.")
     version_file = answers.get("python_version_file")
     if version_file not in VERSION_FILES:
         raise BadAnswer(

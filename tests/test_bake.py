@@ -38,6 +38,7 @@ def expected_paths(answers: dict[str, Any], package: str) -> dict[str, bool]:
     """Path -> whether it must exist, for these answers."""
     return {
         "Procfile": True,
+        "Procfile.dev": True,
         "app.json": True,
         "requirements.in": True,
         "requirements.txt": True,

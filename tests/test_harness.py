@@ -176,3 +176,16 @@ def test_baked_noxfile_reads_dotenv_as_honcho_does_and_the_shell_wins(bake: Any,
     assert got["SECRET_TOKEN"] == "s3cr3t value"
     assert got["REDIS_URL"] == "redis://shell:2/0", "a variable the shell sets wins over .env"
     assert "SECRET_TOKEN" in stderr and "s3cr3t" not in stderr, "names are printed, values never"
+
+
+@pytest.mark.parametrize("stack", ["heroku-22", "heroku-24"])
+def test_baked_lock_targets_the_stack_app_json_names(bake: Any, tmp_path: Path, stack: str) -> None:
+    """The stack answer lives once, in app.json; the baked noxfile's lock resolves for that stack's glibc."""
+    project = bake(python_version=HERE, stack=stack)
+    assert json.loads((project / "app.json").read_text())["stack"] == stack
+    probe = "import noxfile; from preflight.heroku import platform_tag; print(platform_tag(noxfile.heroku_stack()))"
+    env = baked_noxfile_env(project, tmp_path)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=project, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == load_heroku().platform_tag(stack)
+    assert f"--stack {stack}" in (project / "README.md").read_text()

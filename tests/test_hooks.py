@@ -62,6 +62,7 @@ def test_defaults_are_valid() -> None:
         ({"project_slug": ""}, "empty"),
         ({"python_version": "3.15"}, "3.10, 3.11, 3.12, 3.13, 3.14"),
         ({"python_version_file": ".tool-versions"}, ".python-version"),
+        ({"stack": "cedar-14"}, "heroku-24"),
         ({"use_postgres": "maybe"}, "yes or no"),
         ({"author_email": "nobody"}, "you@example.com"),
     ],
