@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import nox
 
@@ -17,8 +19,24 @@ nox.options.default_venv_backend = "uv|virtualenv"
 ROOT = Path(__file__).parent
 LOCKS = ROOT / "templates" / "locks"
 TEMPLATE_CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text())
+
+
+def load(path: Path) -> ModuleType:
+    """Import a stdlib-only module by path: nox runs before any environment with the template on it exists."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+HEROKU = load(ROOT / "{{cookiecutter.project_slug}}" / "preflight" / "heroku.py")  # platform facts' one home
+PYTHONS = load(ROOT / "tests" / "pythons.py")  # interpreter discovery and the NOT VERIFIED policy
 PYTHON_VERSIONS: list[str] = sorted(TEMPLATE_CONTEXT["python_version"], key=lambda v: tuple(map(int, v.split("."))))
-HEROKU_PLATFORM = "x86_64-manylinux_2_39"  # heroku-24: Ubuntu 24.04, glibc 2.39
+STACKS: list[str] = sorted(TEMPLATE_CONTEXT["stack"], key=lambda s: HEROKU.STACK_GLIBC[s])
+# The shipped locks are compiled for the oldest offered stack (lowest glibc): uv records every wheel's hash of
+# each pinned version, so they hold on every newer stack too. The `locks` session proves it for each stack.
+LOCK_STACK = STACKS[0]
 
 
 def lock_name(python: str, postgres: bool, pandas: bool) -> str:
@@ -44,7 +62,7 @@ def render_requirements_in(session: nox.Session, target: Path, postgres: bool, p
     session.run("python", "-c", RENDER_REQUIREMENTS_IN, str(source), str(target), answers, silent=True)
 
 
-def compile_locks(session: nox.Session, out_dir: Path, *, upgrade: bool) -> None:
+def compile_locks(session: nox.Session, out_dir: Path, *, upgrade: bool, stack: str = LOCK_STACK) -> None:
     session.install("uv", "jinja2")
     for python, postgres, pandas in itertools.product(PYTHON_VERSIONS, (True, False), (True, False)):
         with tempfile.TemporaryDirectory() as tmp:
@@ -56,7 +74,7 @@ def compile_locks(session: nox.Session, out_dir: Path, *, upgrade: bool) -> None
                 shutil.copy(LOCKS / out.name, out)  # uv keeps the pins already in the output file
             session.run(
                 "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-build",
-                "--python-version", python, "--python-platform", HEROKU_PLATFORM,
+                "--python-version", python, "--python-platform", HEROKU.platform_tag(stack),
                 "--custom-compile-command", "nox -s lock",
                 *(["--upgrade"] if upgrade else []),
                 "requirements.in", "-o", str(out),
@@ -76,7 +94,7 @@ def lock(session: nox.Session) -> None:
 TEST_REQUIREMENTS = [
     "pytest>=8.3", "pytest-cookies>=0.7", "pytest-xdist>=3.6", "pytest-timeout>=2.3", "cookiecutter>=2.6",
     "cruft>=2.15", "jinja2>=3.1", "pyyaml>=6", "jsonschema>=4.23", "honcho>=2.0", "ruff>=0.8",
-    "uv>=0.5", "deptry>=0.21",
+    "uv>=0.5", "deptry>=0.21", "nox>=2025.2.9",
 ]  # fmt: skip
 
 # Baked projects whose own `nox` (lint, typing, preflight, tests) runs here. Together they give every Python
@@ -97,10 +115,12 @@ def tool_env() -> dict[str, str]:
 
 @nox.session(default=True)
 def lint(session: nox.Session) -> None:
-    """Ruff on the template's own Python (hooks, tests, benchmarks, noxfile)."""
-    session.install("ruff")
-    session.run("ruff", "check", "hooks", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "hooks", "tests", "benchmarks", "noxfile.py")
+    """Ruff, and mypy --strict, on the template's own Python (hooks, tests, noxfile; pyproject.toml lists them)."""
+    session.install(*TEST_REQUIREMENTS, "mypy>=1.13", "types-PyYAML", "types-jsonschema")
+    paths = ["hooks", "tests", "benchmarks", "noxfile.py", "local_extensions.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+    session.run("mypy")
 
 
 @nox.session(default=True)
@@ -111,15 +131,22 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "-n", workers, "--dist", "loadgroup", *session.posargs, env=tool_env())
 
 
+def not_verified(session: nox.Session, version: str, why: str) -> None:
+    """End the session as NOT VERIFIED: skipped (shown in the summary), or failed where it must not pass."""
+    if PYTHONS.unverified_is_failure(version):
+        session.error(f"NOT VERIFIED: {why} (CI=true, and {version} is not in tests/pythons.py KNOWN_UNVERIFIED)")
+    allowance = PYTHONS.KNOWN_UNVERIFIED.get(version, "allowed outside CI only")
+    session.skip(f"NOT VERIFIED: {why} ({allowance})")
+
+
 @nox.session(default=True)
 @nox.parametrize("name", list(BAKED))
 def baked(session: nox.Session, name: str) -> None:
-    """Bake one answer set and run that project's own default nox sessions in it."""
+    """Bake one answer set and run that project's own default nox sessions in it; any skip is NOT VERIFIED."""
     answers = BAKED[name]
     python = answers.get("python_version", TEMPLATE_CONTEXT["python_version"][0])
-    if shutil.which(f"python{python}") is None:
-        # Reported, never counted: nox lists this session as skipped with the reason.
-        session.skip(f"NOT VERIFIED: no python{python} on this machine, so the {name} bake was not run")
+    if PYTHONS.find_python(python) is None:
+        not_verified(session, python, f"no Python {python} interpreter here, so the {name} bake was not run")
     session.install("cookiecutter", "nox")
     out = Path(session.create_tmp()).resolve() / name
     shutil.rmtree(out, ignore_errors=True)
@@ -132,17 +159,24 @@ def baked(session: nox.Session, name: str) -> None:
     session.chdir(project)
     session.run("git", "init", "--quiet", external=True)
     session.run("git", "add", "--all", external=True)
-    session.run("nox", *session.posargs, env=tool_env())
+    report = out / "nox-report.json"
+    session.run("nox", "--report", str(report), *session.posargs, env=tool_env())
+    skipped = PYTHONS.skipped_sessions(json.loads(report.read_text()))
+    if skipped:
+        not_verified(session, python, f"the {name} project's sessions skipped: {'; '.join(skipped)}")
 
 
 @nox.session(default=True)
 def locks(session: nox.Session) -> None:
-    """Fail when a shipped lock no longer matches requirements.in (recompiles with its pins, then diffs)."""
-    out = Path(session.create_tmp()).resolve() / "locks"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    compile_locks(session, out, upgrade=False)
-    stale = [p.name for p in sorted(out.iterdir()) if p.read_text() != (LOCKS / p.name).read_text()]
-    if stale:
-        session.error(f"Stale locks (run `nox -s lock`): {', '.join(stale)}")
-    print(f"All {len(list(out.iterdir()))} locks are current.")
+    """Fail when a shipped lock no longer matches requirements.in, or differs for any offered stack."""
+    for stack in STACKS:
+        out = Path(session.create_tmp()).resolve() / f"locks-{stack}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        compile_locks(session, out, upgrade=False, stack=stack)
+        stale = [p.name for p in sorted(out.iterdir()) if p.read_text() != (LOCKS / p.name).read_text()]
+        if stale:
+            session.error(
+                f"Locks differ for {stack} ({HEROKU.platform_tag(stack)}; run `nox -s lock`): {', '.join(stale)}"
+            )
+        print(f"All {len(list(out.iterdir()))} locks are current for {stack} ({HEROKU.platform_tag(stack)}).")

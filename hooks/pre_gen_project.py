@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import keyword
 import re
 import sys
 from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")  # Heroku's classic Python buildpack, v351
 VERSION_FILES = (".python-version", "runtime.txt")
 BOOLEAN_ANSWERS = ("use_postgres", "use_pandas", "release_phase", "use_github_actions", "verify_on_bake")
+# The template's project folder, by its literal name (split so that Jinja, which renders this hook, leaves it).
+PROJECT = "{" + "{cookiecutter.project_slug}" + "}"
 
-# Standard-library modules that exist in some supported Python but not in the one running this hook
-# (sys.stdlib_module_names differs between versions), plus `test`, which that list leaves out.
-EXTRA_STDLIB = frozenset(
-    {
-        "test", "distutils", "asynchat", "asyncore", "imp", "smtpd", "aifc", "audioop", "cgi", "cgitb",
-        "chunk", "crypt", "imghdr", "mailcap", "msilib", "nis", "nntplib", "ossaudiodev", "pipes",
-        "sndhdr", "spwd", "sunau", "telnetlib", "uu", "xdrlib", "lib2to3", "annotationlib", "compression",
-    }
-)  # fmt: skip
+
+def template_facts(answers: Mapping[str, Any], name: str) -> ModuleType | None:
+    """Load `preflight/<name>.py` (the one home of Heroku's and the stdlib's facts) from the template.
+
+    Cookiecutter runs this hook from a temporary copy, so the template is found through the answers
+    (`_repo_dir`, or `_template` when it is a local folder) or, when imported by the tests, beside this file.
+    """
+    roots = [answers.get("_repo_dir"), answers.get("_template"), Path(__file__).resolve().parents[1]]
+    for root in roots:
+        path = Path(str(root)) / PROJECT / "preflight" / f"{name}.py" if root else None
+        if path is not None and path.is_file():
+            spec = importlib.util.spec_from_file_location(f"template_{name}", path)
+            if spec is not None and spec.loader is not None:
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                return module
+    return None
+
 
 # Top-level import names installed by the shipped locks (tests/test_hooks.py proves this covers them),
 # by the development tools, and the names the baked project itself uses.
@@ -36,7 +49,11 @@ DEPENDENCY_MODULES: dict[str, frozenset[str]] = {
 # Soft keywords of every supported Python (`type` became one in 3.12), whatever Python runs the hook.
 SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"}) | frozenset(keyword.softkwlist)
 
-SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+# Heroku's app-name rules: the slug is the folder, the app.json-less `heroku create <slug>` name, and (with `_`
+# for `-`) the package name.
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+SLUG_LENGTH = (3, 30)
+APP_NAME_RULE = "Heroku app names are 3-30 characters of lowercase letters, digits and dashes, starting with a letter"
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -44,8 +61,21 @@ class BadAnswer(ValueError):
     """An answer that cannot bake a working project; the message names it, says why and what to use."""
 
 
-def stdlib_modules() -> frozenset[str]:
-    return frozenset(sys.stdlib_module_names) | EXTRA_STDLIB
+def stdlib_modules(answers: Mapping[str, Any]) -> frozenset[str]:
+    """The running Python's stdlib names, plus those other supported versions remove or add."""
+    stdlib = template_facts(answers, "stdlib")
+    if stdlib is None:  # e.g. `cruft update` from a remote template: say what was not checked
+        print("note: preflight/stdlib.py not found; names checked against this Python's stdlib", file=sys.stderr)
+        return frozenset(sys.stdlib_module_names) | {"test"}
+    differing: frozenset[str] = stdlib.differing_names()
+    return frozenset(sys.stdlib_module_names) | differing
+
+
+def supported_pythons(answers: Mapping[str, Any]) -> list[str]:
+    """Heroku's Python versions, from preflight/heroku.py (cookiecutter.json's choices mirror it, tested)."""
+    heroku = template_facts(answers, "heroku")
+    versions: list[str] = heroku.supported_versions() if heroku else [f"3.{minor}" for minor in range(10, 15)]
+    return versions
 
 
 def dependency_modules(answers: Mapping[str, Any]) -> frozenset[str]:
@@ -56,11 +86,23 @@ def dependency_modules(answers: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(names)
 
 
+def derive_slug(text: str) -> str:
+    """The slug cookiecutter.json derives from a project name (the same rule; tests/test_slug.py mirrors them).
+
+    Slugified and cut at a word boundary to 30 characters; `worker-` in front when it would not start with a
+    letter, `-worker` behind when it would be shorter than 3.
+    """
+    from slugify import slugify  # python-slugify: cookiecutter's own `slugify` filter
+
+    slug = str(slugify(text, max_length=30, word_boundary=True))
+    if not slug[:1].isalpha():
+        slug = str(slugify("worker-" + slug, max_length=30, word_boundary=True))
+    return slug if len(slug) >= 3 else slug + "-worker"
+
+
 def suggest(name: str) -> str:
-    base = re.sub(r"[^a-z0-9_]", "_", name.lower()).strip("_") or "events"
-    if not base[0].isalpha():
-        base = "app_" + base
-    return f"{base}_worker"
+    """A valid slug close to `name`: its words and "worker", within Heroku's app-name rules."""
+    return derive_slug(re.sub(r"[^a-z0-9]+", " ", name.lower()) + " worker")
 
 
 def check_slug(slug: Any) -> None:
@@ -71,11 +113,11 @@ def check_slug(slug: Any) -> None:
             f"project_slug {slug!r} would write outside the output directory: "
             f"use a plain folder name such as {suggest(slug).replace('_', '-')!r}."
         )
-    if not SLUG_PATTERN.match(slug):
+    if not SLUG_PATTERN.match(slug) or not SLUG_LENGTH[0] <= len(slug) <= SLUG_LENGTH[1]:
+        shown = slug if len(slug) <= 40 else slug[:37] + "..."
         raise BadAnswer(
-            f"project_slug {slug!r} must start with a lowercase letter and hold only lowercase letters, "
-            f"digits and single hyphens (it becomes the Heroku app and folder name): "
-            f"try {suggest(slug).replace('_', '-')!r}."
+            f"project_slug {shown!r} is the Heroku app and folder name, and {APP_NAME_RULE} "
+            f"(single dashes, none at the end): try {derive_slug(slug)!r}."
         )
 
 
@@ -92,7 +134,7 @@ def check_package_name(name: Any, answers: Mapping[str, Any]) -> None:
             f"Package name {name!r} is a Python keyword: choose a project_slug such as "
             f"{suggest(name).replace('_', '-')!r}."
         )
-    if name in stdlib_modules():
+    if name in stdlib_modules(answers):
         raise BadAnswer(
             f"Package name {name!r} shadows the standard-library module {name!r}: "
             f"every `import {name}` in your dependencies would load your package instead. "
@@ -106,12 +148,16 @@ def check_package_name(name: Any, answers: Mapping[str, Any]) -> None:
 
 
 def check_choices(answers: Mapping[str, Any]) -> None:
-    version = answers.get("python_version")
-    if version not in SUPPORTED_PYTHONS:
+    version, supported = answers.get("python_version"), supported_pythons(answers)
+    if version not in supported:
         raise BadAnswer(
             f"python_version {version!r} is not one Heroku's Python buildpack supports: "
-            f"choose one of {', '.join(SUPPORTED_PYTHONS)}."
+            f"choose one of {', '.join(supported)}."
         )
+    heroku = template_facts(answers, "heroku")
+    stacks = sorted(heroku.STACK_GLIBC) if heroku else ["heroku-22", "heroku-24"]
+    if answers.get("stack", "heroku-24") not in stacks:
+        raise BadAnswer(f"stack {answers.get('stack')!r} is not a Heroku stack: choose one of {', '.join(stacks)}.")
     version_file = answers.get("python_version_file")
     if version_file not in VERSION_FILES:
         raise BadAnswer(
@@ -131,21 +177,12 @@ def check_free_text(answers: Mapping[str, Any]) -> None:
         raise BadAnswer(f"author_email {email!r} is not an email address: use a form like 'you@example.com'.")
 
 
-def check_combinations(answers: Mapping[str, Any]) -> None:
-    if answers["release_phase"] and not answers["use_postgres"]:
-        raise BadAnswer(
-            "release_phase runs `migrate` against PostgreSQL, but use_postgres is off: "
-            "answer no to release_phase, or yes to use_postgres."
-        )
-
-
 def validate(answers: Mapping[str, Any]) -> None:
     """Raise BadAnswer for the first answer that cannot bake a working project."""
     check_choices(answers)
     check_free_text(answers)
     check_slug(answers.get("project_slug"))
     check_package_name(answers.get("__package_name"), answers)
-    check_combinations(answers)
 
 
 def main(answers: Mapping[str, Any]) -> int:

@@ -18,6 +18,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -99,12 +100,14 @@ class Services:
             )
         directory = Path(tempfile.mkdtemp(prefix="heroku-worker-tests-pg-"))
         self._dirs.append(directory)
-        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        as_postgres = (
+            [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        )
         if as_postgres:
             shutil.chown(directory, "postgres")
         port = free_port()
         data = directory / "data"
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
+        quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
         subprocess.run([*as_postgres, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"], **quiet)
         options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1"
         subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-w", "-l", str(directory / "log"), "-o", options,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ROOT, SUPPORTED, UNSUPPORTED, answer_id
+from .conftest import ROOT, SUPPORTED, answer_id
 
 UNRENDERED = re.compile(r"{{\s*cookiecutter|{%-?\s|cookiecutter\.")
 COPIED_AS_IS = ("preflight/",)  # _copy_without_render: plain Python, never Jinja
@@ -38,6 +38,7 @@ def expected_paths(answers: dict[str, Any], package: str) -> dict[str, bool]:
     """Path -> whether it must exist, for these answers."""
     return {
         "Procfile": True,
+        "Procfile.dev": True,
         "app.json": True,
         "requirements.in": True,
         "requirements.txt": True,
@@ -139,10 +140,12 @@ def assert_nothing_written(tmp_path: Path) -> None:
     assert list((tmp_path / "out").iterdir()) == []
 
 
-@pytest.mark.parametrize("answers", UNSUPPORTED, ids=answer_id)
-def test_unsupported_combinations_fail_and_leave_nothing(tmp_path: Path, answers: dict[str, Any]) -> None:
-    bake_refused(tmp_path, answers)
-    assert_nothing_written(tmp_path)
+def test_use_postgres_no_alone_bakes_a_project_without_a_release_phase(bake: Any) -> None:
+    """Answering only use_postgres=no (release_phase keeps its default, yes) bakes; the release phase follows."""
+    alone = bake(use_postgres=False)
+    assert (alone / "Procfile").read_text() == "worker: python -m events_worker\n"
+    assert "scripts" not in json.loads((alone / "app.json").read_text())
+    assert preflight(alone, "--static").returncode == 0
 
 
 BAD_ANSWERS = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from .conftest import CONTEXT
+from .conftest import CONTEXT, ROOT
+from .pythons import find_python
 
 # What Heroku offers (Dev Center, 2025-2026): Heroku Key-Value Store (the heroku-redis add-on) runs Valkey
 # 7.2 / 8.x, wire-compatible with Redis 7.2 / 8; Heroku Postgres supports the newest three majors, up to 17.
@@ -100,7 +100,7 @@ def read_settings(project: Path) -> list[dict[str, str]]:
         check=False,
     )
     assert result.returncode == 0, f"could not read SETTINGS from {package.name}/config.py:\n{result.stderr}"
-    settings = json.loads(result.stdout)
+    settings: list[dict[str, str]] = json.loads(result.stdout)
     assert settings, "SETTINGS is empty"
     return settings
 
@@ -134,6 +134,8 @@ def published(ports: list[Any]) -> set[tuple[str, int, int]]:
 def test_env_example_covers_every_setting(baked: tuple[Path, dict[str, Any]]) -> None:
     project, answers = baked
     env = read_env_example(project)
+    # PROCFILE is honcho's own setting: a bare `honcho start` runs Procfile.dev (tests/test_procfile_start.py).
+    assert env.pop("PROCFILE") == "Procfile.dev" and (project / "Procfile.dev").is_file()
     names = {s["name"] for s in read_settings(project)}
     assert "REDIS_URL" in names
     assert ("DATABASE_URL" in names) == answers["use_postgres"]
@@ -336,7 +338,7 @@ def test_app_json_schema_rejects_what_heroku_rejects() -> None:
         "addons": ["heroku-redis"],
     }
     jsonschema.validate(good, APP_JSON_SCHEMA)
-    broken = [
+    broken: list[dict[str, Any]] = [
         {"name": "x" * 31},
         {"formation": {"worker": {"size": "basic"}}},
         {"formation": {"worker": {"quantity": 1, "size": "hobby-huge"}}},
@@ -353,7 +355,19 @@ def test_app_json_schema_rejects_what_heroku_rejects() -> None:
 
 # --- GitHub Actions and Dependabot --------------------------------------------------------------------------
 
-PINNED_ACTION = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
+PINNED_ACTION = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+USES_LINE = re.compile(r"^\s*-? *uses: *(\S+)(.*)$", re.M)
+
+
+def action_pins(workflow_text: str) -> dict[str, str]:
+    """action -> "<sha> # vX.Y.Z" for every `uses:` line; each must be a commit SHA with its release named."""
+    pins: dict[str, str] = {}
+    for uses, rest in USES_LINE.findall(workflow_text):
+        assert PINNED_ACTION.match(uses), f"{uses}: pin actions to a commit SHA"
+        assert re.fullmatch(r" +# v\d+\.\d+\.\d+", rest), f"{uses}: name the release after the SHA (# vX.Y.Z)"
+        action, sha = uses.split("@")
+        pins[action] = f"{sha}{rest}"
+    return pins
 
 
 def workflow_trigger(workflow: dict[Any, Any]) -> Any:
@@ -393,8 +407,10 @@ def test_github_actions_workflow(baked: tuple[Path, dict[str, Any]]) -> None:
 
     steps = job["steps"]
     uses = [s["uses"] for s in steps if "uses" in s]
-    for action in uses:
-        assert PINNED_ACTION.match(action), f"{action}: pin actions to a version tag or a commit SHA"
+    pins = action_pins((github / "workflows" / "ci.yml").read_text())
+    template_pins = action_pins((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    for action in set(pins) & set(template_pins):
+        assert pins[action] == template_pins[action], f"{action}: the template and the baked CI pin it differently"
     assert uses[0].startswith("actions/checkout@")
     setup_python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
     if answers["python_version_file"] == ".python-version":
@@ -403,7 +419,21 @@ def test_github_actions_workflow(baked: tuple[Path, dict[str, Any]]) -> None:
         assert setup_python["with"] == {"python-version": answers["python_version"]}
     assert any(a.startswith("astral-sh/setup-uv@") for a in uses)
     runs = [s["run"].strip() for s in steps if "run" in s]
-    assert runs == ["uvx nox"], "CI runs the project's default nox sessions, exactly as a developer does"
+    assert runs[-1] == "uvx nox", "CI runs the project's default nox sessions, exactly as a developer does"
+    relock = relock_step(workflow)
+    assert relock["if"] == "startsWith(github.head_ref, 'dependabot/')"
+    assert runs == [relock["run"].strip(), "uvx nox"]
+    # The service containers are the ones a developer runs with compose.yaml: the same images.
+    compose = yaml.safe_load((project / "compose.yaml").read_text())["services"]
+    for name, service in job["services"].items():
+        assert service["image"] == compose[name]["image"], f"{name}: CI and compose.yaml run different versions"
+    assert set(job["services"]) == set(compose)
+
+
+def relock_step(workflow: dict[str, Any]) -> dict[str, Any]:
+    (job,) = workflow["jobs"].values()
+    step: dict[str, Any] = next(s for s in job["steps"] if s.get("name", "").startswith("relock check"))
+    return step
 
 
 def test_ci_runs_the_default_sessions_including_the_checker(bake: Any) -> None:
@@ -469,6 +499,12 @@ def test_files_validate_against_official_schemas(bake: Any, variant: str) -> Non
 # --- pre-commit ---------------------------------------------------------------------------------------------
 
 
+GIT_ENV = {
+    **os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+}  # fmt: skip
+
+
 def git_init(project: Path) -> None:
     for args in (["init", "-q"], ["add", "--all"]):
         subprocess.run(["git", *args], cwd=project, check=True)
@@ -494,14 +530,13 @@ def test_pre_commit_config_matches_dev_tools(baked: tuple[Path, dict[str, Any]])
     assert hooks["preflight-static"]["pass_filenames"] is False
     dev_lines = (project / "requirements-dev.txt").read_text().splitlines()
     dev = [Requirement(line.split("#")[0]) for line in dev_lines if line.strip() and not line.startswith("#")]
-    ruff_range = next(r.specifier for r in dev if r.name == "ruff")
+    (ruff_pin,) = [str(r) for r in dev if r.name == "ruff"]
+    assert ruff_pin.startswith("ruff=="), "requirements-dev.txt pins ruff exactly: `nox -s lint` installs that pin"
     for hook_id in ("ruff-check", "ruff-format"):
-        (pin,) = hooks[hook_id]["additional_dependencies"]
-        version = Requirement(pin).specifier
-        (exact,) = list(version)
-        assert exact.operator == "==" and ruff_range.contains(exact.version), (
-            f"{hook_id}: ruff {exact.version} is outside requirements-dev.txt's {ruff_range}"
+        assert hooks[hook_id]["additional_dependencies"] == [ruff_pin], (
+            f"{hook_id}: pre-commit's ruff differs from requirements-dev.txt's {ruff_pin} (what `nox -s lint` runs)"
         )
+    assert "ruff_pin()" in (project / "noxfile.py").read_text(), "nox -s lint must install requirements-dev's ruff"
 
 
 @pytest.mark.network
@@ -539,8 +574,8 @@ def pins(lock: str) -> dict[str, str]:
 @pytest.mark.xdist_group("lock")
 def test_nox_lock_upgrades_within_requirements_in(bake: Any) -> None:
     """`nox -s lock` keeps pins, re-hashes, honours a new constraint, and `-- --upgrade` stays inside it."""
-    python = next((v for v in ("3.12", "3.13", "3.11") if shutil.which(f"python{v}")), None)
-    assert python, "needs python3.11, 3.12 or 3.13 on PATH to run the baked project's nox"
+    python = next((v for v in ("3.12", "3.13", "3.11") if find_python(v)), None)
+    assert python, "needs Python 3.11, 3.12 or 3.13 (pyenv, uv, PATH or /usr/bin) to run the baked project's nox"
     project = bake(python_version=python)
     git_init(project)
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
@@ -551,7 +586,7 @@ def test_nox_lock_upgrades_within_requirements_in(bake: Any) -> None:
             cwd=project, capture_output=True, text=True, check=False, env=env,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
-        return (project / "requirements.txt").read_text()
+        return str((project / "requirements.txt").read_text())
 
     shipped = (project / "requirements.txt").read_text()
     assert lock().rstrip("\n") == shipped.rstrip("\n"), "relocking an unchanged requirements.in must keep every pin"
@@ -599,7 +634,7 @@ def test_readme_covers_what_a_team_needs(baked: tuple[Path, dict[str, Any]]) -> 
     readme = (project / "README.md").read_text()
     package = project.name.replace("-", "_")
     for needle in (
-        "cp .env.example .env", "docker compose up", "heroku local worker", "honcho start worker",
+        "cp .env.example .env", "docker compose up", "heroku local worker", "honcho start", "Procfile.dev",
         "heroku ps:scale worker=", "rediss://", f"python -m {package} status", "nox -s lock",
         "pre-commit install", "python -m preflight", "cruft update", f"{package}/transform.py",
     ):  # fmt: skip
@@ -641,4 +676,39 @@ def test_template_workflow_runs_what_ci_runs() -> None:
     assert versions == set(CONTEXT["python_version"]), "CI must offer every Python the template offers"
     runs = [s["run"].strip() for s in steps if "run" in s]
     assert runs == ["bash .ci/run"]
+    action_pins((root / ".github" / "workflows" / "ci.yml").read_text())
+    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == "~/.cache/uv", "CI caches uv's downloads"
+    assert "templates/locks/*.txt" in cache["with"]["key"]
+    dependabot = yaml.safe_load((root / ".github" / "dependabot.yml").read_text())
+    assert [u["package-ecosystem"] for u in dependabot["updates"]] == ["github-actions"]
     assert "uvx nox" in (root / ".ci" / "run").read_text(), ".ci/run no longer runs nox: update the workflow"
+
+
+@pytest.mark.network
+@pytest.mark.xdist_group("lock")
+def test_dependabot_relock_check_catches_a_lock_nox_would_not_make(bake: Any) -> None:
+    """The CI step on Dependabot branches, run for real: green on `nox -s lock`'s lock, red on a platform-less one."""
+    python = next((v for v in ("3.12", "3.13", "3.11") if find_python(v)), None)
+    assert python, "needs Python 3.11, 3.12 or 3.13 (pyenv, uv, PATH or /usr/bin) to run the baked project's nox"
+    project = bake(python_version=python)
+    git_init(project)
+    subprocess.run(["git", "commit", "-qm", "bake"], cwd=project, check=True, env=GIT_ENV)
+    script = relock_step(yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text()))["run"]
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+
+    def step() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", "-e", "-c", script], cwd=project, capture_output=True, text=True, env=env)
+
+    clean = step()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    # What Dependabot's pip-compile does: recompile with uv, hashes kept, but for another Python and no platform.
+    subprocess.run(
+        ["uv", "pip", "compile", "--quiet", "--generate-hashes", "--python-version", "3.10",
+         "requirements.in", "-o", "requirements.txt"],
+        cwd=project, check=True, env=env,
+    )  # fmt: skip
+    subprocess.run(["git", "commit", "-qam", "dependabot"], cwd=project, check=True, env=GIT_ENV)
+    caught = step()
+    assert caught.returncode != 0, "the relock check passed a lock `nox -s lock` does not make"
+    assert "is not what 'nox -s lock' makes" in caught.stdout + caught.stderr

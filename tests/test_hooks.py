@@ -16,6 +16,8 @@ from hooks.pre_gen_project import BadAnswer, validate
 
 from .conftest import ROOT
 
+HEROKU: Any = pre_gen_project.template_facts({}, "heroku")  # preflight/heroku.py, as the hook loads it
+
 DEFAULTS: dict[str, Any] = {
     "project_name": "Events Worker",
     "project_slug": "events-worker",
@@ -60,8 +62,8 @@ def test_defaults_are_valid() -> None:
         ({"project_slug": ""}, "empty"),
         ({"python_version": "3.15"}, "3.10, 3.11, 3.12, 3.13, 3.14"),
         ({"python_version_file": ".tool-versions"}, ".python-version"),
+        ({"stack": "cedar-14"}, "heroku-24"),
         ({"use_postgres": "maybe"}, "yes or no"),
-        ({"use_postgres": False}, "release_phase"),
         ({"author_email": "nobody"}, "you@example.com"),
     ],
 )
@@ -75,6 +77,17 @@ def test_dependency_names_follow_the_options() -> None:
     assert "pandas" in pre_gen_project.dependency_modules({"use_pandas": True})
     assert "pandas" not in pre_gen_project.dependency_modules({"use_pandas": False})
     validate(answers(project_slug="psycopg2", use_postgres=False, release_phase=False))
+
+
+def test_hook_reads_heroku_and_stdlib_facts_from_their_one_home() -> None:
+    """The hook finds preflight/heroku.py and preflight/stdlib.py; cookiecutter.json's choices mirror heroku.py."""
+    stdlib = pre_gen_project.template_facts({}, "stdlib")
+    assert HEROKU is not None and stdlib is not None
+    context = json.loads((ROOT / "cookiecutter.json").read_text())
+    assert sorted(context["python_version"], key=lambda v: int(v.split(".")[1])) == HEROKU.supported_versions()
+    assert pre_gen_project.supported_pythons({}) == HEROKU.supported_versions()
+    assert set(context["stack"]) <= set(HEROKU.STACK_GLIBC) and context["stack"][0] == HEROKU.DEFAULT_STACK
+    assert {"distutils", "imp", "telnetlib", "tomllib", "annotationlib", "test"} <= pre_gen_project.stdlib_modules({})
 
 
 def test_suggestions_are_themselves_valid() -> None:
@@ -107,7 +120,7 @@ def test_dependency_table_covers_every_module_the_locks_install(tmp_path: Path) 
         python = lock.name.split("-")[0].removeprefix("py").removesuffix(".txt")
         subprocess.run(
             ["uv", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-             "--python-version", python, "--python-platform", "x86_64-manylinux_2_39", "-r", str(lock)],
+             "--python-version", python, "--python-platform", HEROKU.platform_tag(), "-r", str(lock)],
             check=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
         )  # fmt: skip
         for dist_info in target.glob("*.dist-info"):

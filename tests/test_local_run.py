@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from .conftest import CONTEXT
+from .pythons import find_python
 
 pytestmark = [pytest.mark.network, pytest.mark.xdist_group("local-run")]
 
@@ -78,11 +79,13 @@ elif action == "cleanup":
 """
 
 
-def interpreter() -> str:
+def interpreter() -> tuple[str, str]:
+    """The newest offered X.Y with a working interpreter here (pyenv, uv, PATH or system), and its path."""
     for version in ("3.13", "3.12", "3.11", "3.14", "3.10"):
-        if version in CONTEXT["python_version"] and shutil.which(f"python{version}"):
-            return version
-    raise AssertionError("no python3.10-3.14 on PATH: the local run needs the project's own Python")
+        path = find_python(version) if version in CONTEXT["python_version"] else None
+        if path:
+            return version, path
+    raise AssertionError("no Python 3.10-3.14 found (pyenv, uv, PATH, /usr/bin): the local run needs one")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -170,7 +173,7 @@ def test_procfile_worker_runs_locally(
     bake: Any, request: pytest.FixtureRequest, variant: str, runner: str, tls: bool
 ) -> None:
     answers = VARIANTS[variant]
-    python = interpreter()
+    python, python_path = interpreter()
     project = bake(python_version=python, **answers)
     package = project.name.replace("-", "_")
     use_postgres = answers.get("use_postgres", True)
@@ -178,7 +181,7 @@ def test_procfile_worker_runs_locally(
     # The team's setup: a virtualenv from requirements.txt, honcho, and .env from .env.example.
     venv = project / ".venv"
     uv_env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    subprocess.run(["uv", "venv", "-q", "--python", f"python{python}", str(venv)], check=True, env=uv_env)
+    subprocess.run(["uv", "venv", "-q", "--python", python_path, str(venv)], check=True, env=uv_env)
     subprocess.run(
         ["uv", "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
          "-r", "requirements.txt", "honcho"],

@@ -91,3 +91,39 @@ def test_default_project_starts_from_procfile_and_stops_on_sigterm(bake: Any, se
     assert stopped_in < 25, f"took {stopped_in:.1f} s to stop after SIGTERM"
     assert "Traceback" not in output
     assert os.path.isdir(project / os.path.basename(project).replace("-", "_"))
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("use_postgres", [True, False], ids=["postgres", "redis-only"])
+def test_bare_honcho_start_runs_the_worker_until_ctrl_c(bake: Any, services: Any, use_postgres: bool) -> None:
+    """What people type: `cp .env.example .env; honcho start`. It must not end when a release process exits."""
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    options = {} if use_postgres else {"use_postgres": False, "use_pandas": False}
+    project = bake(python_version=python, **options)
+    venv = fresh_env(project)
+    subprocess.run(["uv", "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "honcho"], check=True)
+    dotenv = (project / ".env.example").read_text()
+    settings = {"REDIS_URL": services.redis_url, "QUEUE_NAME": f"honcho-{uuid.uuid4().hex[:8]}"}
+    if use_postgres:
+        settings["DATABASE_URL"] = services.create_database()  # empty: Procfile.dev migrates it first
+    for name, value in settings.items():
+        dotenv = re.sub(rf"^{name}=.*$", f"{name}={value}", dotenv, flags=re.M)
+    (project / ".env").write_text(dotenv)
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(project), "PYTHONUNBUFFERED": "1"}
+    honcho = subprocess.Popen(
+        [str(venv / "bin" / "honcho"), "start"], cwd=project, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        seen = wait_for(honcho, READY, seconds=60)
+        assert honcho.poll() is None, "honcho stopped once the worker was up:\n" + "".join(seen)
+        assert not any("release" in line for line in seen), "a bare `honcho start` ran the release process"
+        honcho.send_signal(signal.SIGINT)  # Ctrl-C
+        code = honcho.wait(timeout=30)
+    finally:
+        if honcho.poll() is None:
+            os.killpg(honcho.pid, signal.SIGKILL)
+    output = "".join(seen) + (honcho.stdout.read() if honcho.stdout else "")
+    assert code in (0, 130), output  # 130: honcho's own exit status after Ctrl-C
+    assert "event=worker_stopped" in output, "the worker did not finish cleanly on Ctrl-C:\n" + output
+    assert "Traceback" not in output, output

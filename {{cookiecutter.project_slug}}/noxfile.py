@@ -1,17 +1,29 @@
-"""Development tasks for this service: `nox` runs lint, typing, preflight and tests; `nox -s lock` relocks."""
+"""Development tasks for this service: `nox` runs lint, typing, preflight and tests; `nox -s lock` relocks.
+
+Settings come from `.env` (as `honcho run` reads it) unless the shell already sets them; the Python is the
+one Heroku runs (`.python-version` or `runtime.txt`), found wherever it is installed.
+"""
 
 from __future__ import annotations
 
+import glob
+import json
+import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nox
 
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT))  # the checker's facts (preflight/heroku.py) are this project's own module
+from preflight.heroku import DEFAULT_STACK, platform_tag  # noqa: E402
+
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
-
-ROOT = Path(__file__).parent
-HEROKU_PLATFORM = "x86_64-manylinux_2_39"  # heroku-24: Ubuntu 24.04, glibc 2.39, x86_64
 
 
 def heroku_python() -> str:
@@ -25,7 +37,67 @@ def heroku_python() -> str:
     raise SystemExit("No valid .python-version or runtime.txt: `python -m preflight --static` says why.")
 
 
+def find_python(version: str) -> str:
+    """A path to a Python `version` that really runs, or `version` itself (nox then reports it missing).
+
+    pyenv's shims exit 127 outside a folder that selects their version, so nox and uv cannot use a bare
+    "3.12": try pyenv's own binaries, uv's managed Pythons, then PATH and /usr/bin, and run each one.
+    """
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates = sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"), reverse=True)
+    uv = shutil.which("uv")
+    if uv:
+        find = [uv, "python", "find", "--no-project", version]
+        found = subprocess.run(find, capture_output=True, text=True)
+        candidates.append(found.stdout.strip())  # empty when uv finds none
+    candidates += [shutil.which(f"python{version}") or "", f"/usr/bin/python{version}"]
+    probe = "import sys; print('%d.%d' % sys.version_info[:2])"
+    for path in filter(None, candidates):
+        try:
+            ran = subprocess.run([path, "-c", probe], capture_output=True, text=True, timeout=60)
+        except OSError:
+            continue
+        if ran.returncode == 0 and ran.stdout.strip() == version:
+            return path
+    return version
+
+
+def heroku_stack() -> str:
+    """The stack app.json names (the Heroku Button and `heroku create --stack` use it); locks target it."""
+    return str(json.loads((ROOT / "app.json").read_text()).get("stack", DEFAULT_STACK))
+
+
+def load_dotenv() -> None:
+    """Read `.env` (NAME=value lines, quotes and `export` allowed) into the environment nox passes on.
+
+    A variable the shell already sets wins, so `REDIS_URL=... nox` still works. Only names are printed.
+    """
+    path = ROOT / ".env"
+    if not path.exists():
+        return
+    loaded = []
+    for line in path.read_text().splitlines():
+        words = [w for w in shlex.split(line, comments=True) if w != "export"]
+        if len(words) == 1 and "=" in words[0]:
+            name, value = words[0].split("=", 1)
+            if name.isidentifier() and name not in os.environ:
+                os.environ[name] = value
+                loaded.append(name)
+    print(f"nox: from .env: {', '.join(loaded) or 'nothing new'}", file=sys.stderr)
+
+
+def ruff_pin() -> str:
+    """ruff's `==` line in requirements-dev.txt, the one pin the pre-commit hook also uses."""
+    match = re.search(r"^ruff==\S+", (ROOT / "requirements-dev.txt").read_text(), re.MULTILINE)
+    if match is None:
+        raise SystemExit("requirements-dev.txt must pin ruff with == (the pre-commit hook uses the same pin)")
+    return match.group(0)
+
+
+load_dotenv()
 PYTHON = heroku_python()
+INTERPRETER = find_python(PYTHON)
+UV_ENV = {"UV_PYTHON_DOWNLOADS": "never"}
 
 
 def install_runtime(session: nox.Session) -> None:
@@ -34,45 +106,45 @@ def install_runtime(session: nox.Session) -> None:
     session.install("-r", "requirements-dev.txt")
 
 
-@nox.session(python=PYTHON, default=True)
+@nox.session(python=INTERPRETER, default=True)
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format check."""
-    session.install("ruff")
+    """Ruff lint and format check, with the ruff version the pre-commit hook pins."""
+    session.install(ruff_pin())
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python=PYTHON, default=True)
+@nox.session(python=INTERPRETER, default=True)
 def typing(session: nox.Session) -> None:
     """mypy --strict on the package."""
     install_runtime(session)
     session.run("mypy")
 
 
-@nox.session(python=PYTHON, default=True)
+@nox.session(python=INTERPRETER, default=True)
 def preflight(session: nox.Session) -> None:
     """The full checker: fresh environment from requirements.txt, deptry, Heroku platform resolve."""
     # The checker's own environment holds only its tools, so it cannot hide a missing requirement.
     session.install("uv", "deptry")
-    session.run("python", "-m", "preflight", *session.posargs, env={"UV_PYTHON_DOWNLOADS": "never"})
+    session.run("python", "-m", "preflight", *session.posargs, env=UV_ENV)
 
 
-@nox.session(python=PYTHON, default=True)
+@nox.session(python=INTERPRETER, default=True)
 def tests(session: nox.Session) -> None:
     """The worker's tests against real Redis and PostgreSQL."""
     install_runtime(session)
     session.run("pytest", *session.posargs)
 
 
-@nox.session(python=PYTHON, default=False)
+@nox.session(python=INTERPRETER, default=False)
 def lock(session: nox.Session) -> None:
-    """Recompile requirements.txt from requirements.in for Heroku (`-- --upgrade` moves to newest)."""
+    """Recompile requirements.txt from requirements.in for Heroku's stack (`-- --upgrade` moves to newest)."""
     session.install("uv")
     session.run(
         "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-build",
-        "--python-version", PYTHON, "--python-platform", HEROKU_PLATFORM,
+        "--python-version", PYTHON, "--python-platform", platform_tag(heroku_stack()),
         "--custom-compile-command", "nox -s lock",
         *session.posargs, "requirements.in", "-o", "requirements.txt",
-        env={"UV_PYTHON_DOWNLOADS": "never"},
+        env=UV_ENV,
     )  # fmt: skip
     session.run("python", "-m", "preflight", "--static")

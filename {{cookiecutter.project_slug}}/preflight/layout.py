@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from . import stdlib
 from .findings import Finding, error
 from .requirements_file import Requirements, normalize
 
@@ -26,38 +27,8 @@ NOT_APP_DIRS = {
 }
 NOT_APP_FILES = {"noxfile.py", "setup.py", "conftest.py", "fabfile.py"}
 
-# Top-level standard-library modules that differ between versions, relative to sys.stdlib_module_names of
-# the running interpreter (read from the target Python when it is the one running).
-_REMOVED = {
-    12: {"distutils", "asynchat", "asyncore", "imp", "smtpd"},
-    13: {
-        "aifc",
-        "audioop",
-        "cgi",
-        "cgitb",
-        "chunk",
-        "crypt",
-        "imghdr",
-        "mailcap",
-        "msilib",
-        "nis",
-        "nntplib",
-        "ossaudiodev",
-        "pipes",
-        "sndhdr",
-        "spwd",
-        "sunau",
-        "telnetlib",
-        "uu",
-        "xdrlib",
-        "lib2to3",
-    },
-}
-_ADDED = {
-    11: {"tomllib"},
-    13: {"_interpreters", "_interpqueues", "_interpchannels"},
-    14: {"annotationlib", "compression"},
-}
+# Top-level standard-library modules that differ between versions (stdlib.py is their one home).
+_REMOVED, _ADDED = stdlib.REMOVED, stdlib.ADDED
 
 
 def stdlib_names(minor: int) -> frozenset[str]:

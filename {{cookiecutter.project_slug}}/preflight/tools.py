@@ -12,9 +12,10 @@ from typing import Any
 from . import imports, layout
 from .findings import Finding, could_not_run, error
 from .fresh_env import NETWORK_ERRORS, clean_environ, find_tool
+from .heroku import platform_tag
 from .requirements_file import LOCK_COMMAND, Requirements
 
-HEROKU_PLATFORM = "x86_64-manylinux_2_39"  # heroku-24: Ubuntu 24.04, glibc 2.39
+HEROKU_PLATFORM = platform_tag()  # heroku.py is the one home of the stack -> platform tag fact
 TOOL_HINT = "install it beside the checker: `uv pip install uv deptry` (nox does), or `uv tool install {}`"
 # Run deptry's own interpreter isolated (-I: no cwd, no PYTHONPATH) and *append* the app env's site-packages:
 # deptry maps imports with the app's real metadata, and the app's pins cannot replace deptry's own libraries.
