@@ -33,6 +33,22 @@ def test_settings_are_data_with_working_defaults() -> None:
     assert loaded.batch_size > 0 and loaded.claim_idle_seconds >= 3 * loaded.heartbeat_seconds
 
 
+def test_env_example_and_app_json_mirror_the_settings() -> None:
+    """config.SETTINGS is the one home of every default (QUEUE_NAME's too); the two mirrors must agree."""
+    defaults = {s.name: s.default for s in config.SETTINGS}
+    example = {}
+    for line in (PROJECT / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            example[name] = value
+    assert example == defaults, "edit .env.example to match config.SETTINGS"
+    app_env = json.loads((PROJECT / "app.json").read_text())["env"]
+    mirrored = {name: spec["value"] for name, spec in app_env.items() if name in defaults}
+    added_by_addons = {"REDIS_URL", "DATABASE_URL"}
+    assert set(mirrored) == set(defaults) - added_by_addons, "app.json env must list every setting"
+    assert mirrored == {n: d for n, d in defaults.items() if n in mirrored}, "app.json values != config"
+
+
 @pytest.mark.parametrize(
     ("env", "fragment"),
     [
@@ -66,16 +82,45 @@ def test_unreachable_redis_is_one_clear_line_without_password() -> None:
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "s3cret" not in result.stderr
+{%- if cookiecutter.use_postgres %}
 
 
-def test_database_url_for_heroku() -> None:
-    remote = config.database_dsn("postgres://u:p@ec2-1-2-3-4.compute.amazonaws.com:5432/db")
-    assert remote.startswith("postgresql://") and "sslmode=require" in remote
-    assert "sslmode" not in config.database_dsn("postgres://u@127.0.0.1:5432/db")
-    assert "sslmode" not in config.database_dsn("postgres://u@localhost/db")
-    assert "sslmode=disable" in config.database_dsn("postgres://u@db.internal/db?sslmode=disable")
+@pytest.mark.parametrize(
+    ("url", "ssl"),
+    [
+        ("postgres://u:p@ec2-1-2-3-4.compute.amazonaws.com:5432/db", True),
+        ("postgresql://u:p@ec2-1-2-3-4.compute.amazonaws.com/db", True),
+        ("postgresql:///db?host=db.example.com", True),
+        ("host=db.example.com dbname=db user=u password=pw", True),
+        ("postgresql://u@10.0.0.1,10.0.0.2/db", True),
+        ("postgres://u@127.0.0.1:5432/db", False),
+        ("postgres://u@localhost/db", False),
+        ("postgresql:///db?host=/var/run/postgresql", False),
+        ("host=/tmp dbname=db", False),
+        ("postgres://u@db.internal/db?sslmode=disable", False),
+    ],
+)
+def test_every_database_url_form_libpq_accepts(url: str, ssl: bool) -> None:
+    from psycopg2.extensions import parse_dsn
+
+    parts = parse_dsn(config.database_dsn(url))  # what libpq will see
+    assert (parts.get("sslmode") == "require") is ssl, parts
+    assert {k: v for k, v in parse_dsn(url).items() if k != "sslmode"}.items() <= parts.items()
+
+
+def test_raw_at_in_a_database_password_is_kept_whole() -> None:
+    from psycopg2.extensions import parse_dsn
+
+    parts = parse_dsn(config.database_dsn("postgresql://u:p@ss@db.example.com/db"))
+    assert parts["password"] == "p@ss" and parts["host"] == "db.example.com" and parts["sslmode"] == "require"
+
+
+def test_database_url_refusals() -> None:
     with pytest.raises(config.ConfigError):
         config.database_dsn("mysql://u@h/db")
+    with pytest.raises(config.ConfigError, match="libpq"):
+        config.database_dsn("host=h password=s3cret dbname")
+{%- endif %}
 
 
 def test_rediss_settings_reach_the_client() -> None:
