@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import PACKAGE, PROJECT, Services, wait_until
@@ -166,6 +167,51 @@ def test_enqueue_reports_every_refused_line(services: Services) -> None:
     assert "line=7" in out and "missing field account" in out
     assert "line=8" in out and "expected a JSON object" in out
     assert services.status()["queued"] == 3
+
+
+def test_enqueue_never_drops_valid_lines(services: Services, tmp_path: Path) -> None:
+    """A line that breaks the parser (nesting, bad bytes, size) is refused by number; the rest are queued."""
+    good = make_events(300)
+    path = tmp_path / "events.jsonl"
+    with path.open("wb") as out:
+        out.write(lines(good[:100]))
+        out.write(b"[" * 100_000 + b"]" * 100_000 + b"\n")  # line 101: nested 100,000 deep
+        out.write(b'{"id": "\xff\xfe"}\n')  # line 102: not UTF-8
+        out.write(b'{"id": "' + b"x" * (2 * 2**20) + b'"}\n')  # line 103: over PAYLOAD_MAX_BYTES
+        out.write(lines(good[100:]))
+    result = services.cli("enqueue", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "queued=300" in result.stdout and "refused=3" in result.stdout
+    assert "line=101" in result.stdout and "line=102" in result.stdout and "line=103" in result.stdout
+    assert "nested too deeply" in result.stdout and "PAYLOAD_MAX_BYTES" in result.stdout
+    assert services.status()["queued"] == 300
+{%- if cookiecutter.use_postgres %}
+
+
+def test_database_naming_is_configurable() -> None:
+    """TEST_DATABASE_PREFIX names the run's database; TEST_DATABASE_URL: an existing one, none created."""
+    import os
+
+    import conftest
+    import psycopg2
+
+    admin = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+
+    def databases() -> set[str]:
+        with psycopg2.connect(admin) as conn, conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database")
+            names = {row[0] for row in cur.fetchall()}
+        conn.close()
+        return names
+
+    with conftest.run_database({"TEST_DATABASE_PREFIX": "team_ci_"}, lambda: admin) as url:
+        name = url.rsplit("/", 1)[1].split("?")[0]
+        assert name.startswith("team_ci_") and name in databases()
+    assert name not in databases()
+    before = databases()
+    with conftest.run_database({"TEST_DATABASE_URL": admin}, lambda: "unused") as url:
+        assert url == admin and databases() == before
+{%- endif %}
 
 
 def test_enqueue_missing_file_is_one_line(services: Services) -> None:

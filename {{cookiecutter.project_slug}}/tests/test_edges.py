@@ -132,6 +132,40 @@ def test_missing_table_pauses_and_dead_letters_nothing(services: Services) -> No
         lambda: services.execute("ALTER TABLE events_away RENAME TO events"),
         seed=103,
     )
+
+
+def test_an_unclassified_store_error_is_blamed_on_a_job_only_with_proof(services: Services) -> None:
+    """A trigger raising (SQLSTATE P0001: not classified) for one job while others store: that job is dead;
+    raising for every job: a systemic fault, the worker pauses and dead-letters nothing more."""
+    header = "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+    refuse = header + " AS $$ BEGIN {} RETURN NEW; END $$"
+    services.execute(
+        refuse.format("IF NEW.id LIKE 'trig-%' THEN RAISE EXCEPTION 'refused by a trigger'; END IF;"),
+        "CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse()",
+    )
+    events = make_events(1200, seed=108)
+    trig = {"id": "trig-1", "account": "a", "amount": 1, "occurred_at": "2025-01-01T00:00:00Z"}
+    services.cli("enqueue", "-", input=lines([*events[:100], trig, *events[100:200]])).check_returncode()
+    with captured_logs() as out, services.worker_thread():
+        sent = 200
+        while services.status()["dead"] == 0:  # other jobs keep storing: the proof that it is trig-1's
+            assert sent < 1000, "trig-1 was never dead-lettered"
+            services.cli("enqueue", "-", input=lines(events[sent : sent + 20])).check_returncode()
+            sent += 20
+            time.sleep(0.2)
+        services.cli("enqueue", "-", input=lines(events[sent:1000])).check_returncode()
+        wait_until(services.drained, 60, what="drained")
+        services.execute(refuse.format("RAISE EXCEPTION 'refused by a trigger';"))
+        services.cli("enqueue", "-", input=lines(events[1000:])).check_returncode()
+        reason = "unproven_database_error_p0001"
+        wait_until(lambda: paused_reason(services) == reason, 60, what="paused: unproven")
+        assert services.status()["dead"] == 1
+        services.execute("DROP TRIGGER refuse ON events")
+        wait_until(services.drained, 60, what="drained once the trigger is gone")
+    assert_stored_exactly_once(services, events)
+    (record,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
+    assert '"trig-1"' in record["payload"] and "refused by a trigger" in record["error"]
+    assert f"event=paused reason={reason}" in out.getvalue()
 {%- endif %}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import redis
-from conftest import RedisServer, Services{% if cookiecutter.use_postgres %}, as_role, schema_of{% endif %}
+from conftest import RedisServer{% if cookiecutter.use_postgres %}, Services, as_role, schema_of{% endif %}
 
 from {{ cookiecutter.__package_name }}.faults import Fault, diagnose
 

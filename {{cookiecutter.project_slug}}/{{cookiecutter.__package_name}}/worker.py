@@ -77,6 +77,7 @@ class Outcome:
     splits: int = 0
     saves: int = 0  # store calls that succeeded with rows in them: proof that the store works
     unknown: str = ""  # the reason of the last failure that could not be classified
+    deferred: list[tuple[Job, str]] = field(default_factory=list)  # unproven: retried, delivery not counted
 
 
 class Worker:
@@ -95,6 +96,8 @@ class Worker:
         self.waiting: dict[int, tuple[float, list[str]]] = {}  # batches in the hand-off queue
         self.tokens = itertools.count()
         self.paused: dict[str, tuple[str, float]] = {}  # where -> (reason, since epoch s)
+        self.store_ok_at = float("-inf")  # monotonic time of the last store call that stored rows
+        self.unknown_at = float("-inf")  # monotonic time of the last store error that could not be classified
         self.reported_stuck: set[float] = set()
         self.handoff: pyqueue.Queue[Handoff | None] = pyqueue.Queue(maxsize=1)
         self.crashed = False
@@ -297,7 +300,7 @@ class Worker:
                     if clean:
                         self.attempt(clean, outcome, prepared)
                     prepared = None  # a retry prepares again
-                    self.prove(outcome)
+                    self.prove(outcome, lone=len(clean) == 1)
                     self.settle(outcome)
                 except (Paused, redis.RedisError) as exc:
                     failures += 1
@@ -343,6 +346,7 @@ class Worker:
         refused = {job.entry_id for job, _ in prepared.refused}
         if len(refused) < len(jobs):
             outcome.saves += 1
+            self.store_ok_at = time.monotonic()
         outcome.done.extend(job for job in jobs if job.entry_id not in refused)
         outcome.refused.extend(prepared.refused)
 
@@ -358,16 +362,33 @@ class Worker:
         self.attempt(jobs[:middle], outcome)
         self.attempt(jobs[middle:], outcome)
 
-    def prove(self, outcome: Outcome) -> None:
-        """An unclassified store error is the job's only if another job stored meanwhile; else: systemic."""
-        if outcome.unknown and not outcome.saves:
-            error = outcome.failed[-1][1] if outcome.failed else outcome.unknown
-            raise Paused(Diagnosis(Fault.SYSTEMIC, f"unproven_{outcome.unknown}"), error)
+    def prove(self, outcome: Outcome, lone: bool) -> None:
+        """An unclassified store error is blamed on the job only with proof that the store works: another
+        job of the same batch stored, or (a job alone) other jobs stored since the last such error. Without
+        proof a lone job is deferred (retried later, its delivery not counted) so that other jobs can give
+        the proof, and a batch of several is a systemic fault (pause)."""
+        if not outcome.unknown:
+            return
+        proven = outcome.saves > 0 or (lone and self.store_ok_at > self.unknown_at)
+        self.unknown_at = time.monotonic()
+        if proven:
+            return
+        if lone:
+            outcome.deferred, outcome.failed = outcome.failed, []
+            return
+        error = outcome.failed[-1][1] if outcome.failed else outcome.unknown
+        raise Paused(Diagnosis(Fault.SYSTEMIC, f"unproven_{outcome.unknown}"), error)
 
     def settle(self, outcome: Outcome) -> None:
         """Ack what is done, dead-letter what is refused or out of deliveries, schedule the rest to retry."""
         retry: list[tuple[Job, float]] = []
         dead = list(outcome.refused)
+        for job, error in outcome.deferred:  # the same delivery count when it comes back
+            delay = self.retry_delay(job.deliveries)
+            retry.append((job._replace(deliveries=job.deliveries - 1), time.time() + delay))
+            logs.warning(
+                "job_deferred", entry=job.entry_id, in_s=round(delay, 2), reason=outcome.unknown, error=error
+            )
         for job, error in outcome.failed:
             if job.deliveries >= self.config.max_deliveries:
                 dead.append((job, error))
