@@ -292,17 +292,20 @@ class Worker:
         foreign = [(job, job.problem) for job in jobs if job.problem]
         clean = [job for job in jobs if not job.problem] if foreign else jobs
         failures = 0
+        outcome: Outcome | None = None
         try:
             while True:
                 started = time.perf_counter()
                 try:
-                    outcome = Outcome(refused=list(foreign))
-                    if clean:
-                        self.attempt(clean, outcome, prepared)
-                    prepared = None  # a retry prepares again
-                    self.prove(outcome, lone=len(clean) == 1)
+                    if outcome is None:  # after Redis refused the settlement, only the settlement is retried
+                        outcome = Outcome(refused=list(foreign))
+                        if clean:
+                            self.attempt(clean, outcome, prepared)
+                        self.prove(outcome, lone=len(clean) == 1)
                     self.settle(outcome)
                 except (Paused, redis.RedisError) as exc:
+                    if isinstance(exc, Paused):
+                        outcome = None  # the store refused: store the batch again
                     failures += 1
                     if not self.shutdown.requested.is_set():
                         diagnosis = exc.diagnosis if isinstance(exc, Paused) else faults.diagnose(exc)
