@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator{% if cookiecutter.use_postgres %}, Mapping{% endif %}
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,8 @@ def wait_until(condition: Callable[[], Any], timeout: float, interval: float = 0
 class RedisServer:
     """A `redis-server` of our own, with an append-only file so a restart keeps the queue."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, *options: str) -> None:
+        self.options = list(options)  # e.g. "--maxmemory", "4mb", "--maxmemory-policy", "noeviction"
         self.binary = shutil.which("redis-server")
         if self.binary is None:
             pytest.fail(
@@ -105,6 +106,7 @@ class RedisServer:
             [
                 str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -197,10 +199,25 @@ def _pg_ok(url: str) -> str | None:
     return None
 
 
-def with_database(url: str, database: str, schema: str | None = None) -> str:
+def as_role(url: str, role: str, password: str) -> str:
+    """url logging in as another role."""
     parts = urlsplit(url)
-    query = f"options={quote(f'-csearch_path={schema}')}" if schema else ""
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, query, ""))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"{role}:{password}@{host}", parts.path, parts.query, ""))
+
+
+def schema_of(url: str) -> str:
+    """The schema a with_database() URL selects."""
+    return url.rsplit("search_path%3D", 1)[1].split("&")[0]
+
+
+def with_database(url: str, database: str, schema: str | None = None) -> str:
+    """url with another database (and a search_path), its other parameters (sslmode …) kept."""
+    parts = urlsplit(url)
+    query = [p for p in parts.query.split("&") if p and not p.startswith("options=")]
+    if schema:
+        query.append(f"options={quote(f'-csearch_path={schema}')}")
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, "&".join(query), ""))
 {%- endif %}
 
 
@@ -258,20 +275,45 @@ def pg_admin_url(servers_dir: Path) -> Iterator[str]:
         server.remove()
 
 
-@pytest.fixture(scope="session")
-def test_database(pg_admin_url: str) -> Iterator[str]:
-    """A database for this test run only (tests use a schema each inside it); dropped at the end."""
+@contextlib.contextmanager
+def run_database(env: Mapping[str, str], admin_url: Callable[[], str]) -> Iterator[str]:
+    """The database this test run works in; each test then gets a schema of its own inside it.
+
+    TEST_DATABASE_URL set: that existing database, nothing created but schemas (for a CI user without
+    CREATE DATABASE). Otherwise a new database named TEST_DATABASE_PREFIX + 12 hex digits (default prefix
+    worker_test_), created through the admin URL and dropped at the end.
+    """
     import psycopg2
 
-    name = f"worker_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(pg_admin_url)
+    existing = env.get("TEST_DATABASE_URL")
+    if existing:
+        problem = _pg_ok(existing)
+        if problem:
+            pytest.fail(f"TEST_DATABASE_URL is set but PostgreSQL refuses it: {problem}")
+        yield existing
+        return
+    prefix = env.get("TEST_DATABASE_PREFIX") or "worker_test_"
+    if not prefix.replace("_", "a").isalnum() or not prefix[0].isalpha() or len(prefix) > 40:
+        pytest.fail(f"TEST_DATABASE_PREFIX={prefix!r}: letters, digits and _ (a letter first, 40 at most)")
+    name = f"{prefix.lower()}{uuid.uuid4().hex[:12]}"
+    url = admin_url()
+    admin = psycopg2.connect(url)
     admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    yield with_database(pg_admin_url, name)
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(url, name)
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def test_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """See run_database: TEST_DATABASE_URL, or a database of this run's own (TEST_DATABASE_PREFIX)."""
+    with run_database(os.environ, lambda: str(request.getfixturevalue("pg_admin_url"))) as url:
+        yield url
 {%- endif %}
 
 
@@ -370,6 +412,20 @@ class Services:
         conn.close()
         return rows
 
+    def execute(self, *statements: str, url: str = "") -> None:
+        """Run statements in the test's database, autocommit (ALTER DATABASE, GRANT, pg_terminate_backend)."""
+        import psycopg2
+
+        conn = psycopg2.connect(url or self.database_url)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET default_transaction_read_only = off")  # the test may have set it on
+                for statement in statements:
+                    cur.execute(statement)
+        finally:
+            conn.close()
+
     def stored_ids(self) -> list[str]:
         """Every stored event id, once per row (duplicates would show)."""
         return [row[0] for row in self.query("SELECT id FROM events")]
@@ -431,15 +487,20 @@ def queue_name() -> str:
 
 
 @pytest.fixture
-def database_url(test_database: str) -> str:
-    """A fresh schema in this run's database; the URL selects it with search_path."""
+def database_url(test_database: str) -> Iterator[str]:
+    """A fresh schema in this run's database, dropped after the test; the URL selects it with search_path."""
     import psycopg2
 
     schema = f"s_{uuid.uuid4().hex[:12]}"
     with psycopg2.connect(test_database) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE SCHEMA {schema}")
     conn.close()
-    return with_database(test_database, urlsplit(test_database).path.lstrip("/"), schema)
+    yield with_database(test_database, urlsplit(test_database).path.lstrip("/"), schema)
+    conn = psycopg2.connect(test_database)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    conn.close()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ TEST_FAIL=<text>           preparing a batch that holds such a job raises ValueE
 TEST_SLEEP_MS=<n>          each batch takes n ms longer (so a test can act mid-run)
 TEST_HANG=<text>           preparing a batch that holds such a job hangs for TEST_HANG_MS (default 5000) ms
 TEST_EXIT_AFTER_SAVE=<n>   the process dies right after its n-th commit, before the ack
+TEST_SAVE_SLEEP_MS=<n>     each store call takes n ms longer (a slow database)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ SLEEP = int(os.environ.get("TEST_SLEEP_MS", "0")) / 1000
 HANG = os.environ.get("TEST_HANG", "").encode()
 HANG_SECONDS = int(os.environ.get("TEST_HANG_MS", "5000")) / 1000
 EXIT_AFTER_SAVE = int(os.environ.get("TEST_EXIT_AFTER_SAVE", "0"))
+SAVE_SLEEP = int(os.environ.get("TEST_SAVE_SLEEP_MS", "0")) / 1000
 original_prepare = worker.prepare
 original_save = worker.Store.save
 saves = 0
@@ -46,6 +48,8 @@ def prepare(jobs: Sequence[Job]) -> worker.Prepared:
 
 def save(self: worker.Store, rows: Rows) -> int:
     global saves
+    if SAVE_SLEEP:
+        time.sleep(SAVE_SLEEP)
     stored = original_save(self, rows)
     saves += 1
     if EXIT_AFTER_SAVE and saves >= EXIT_AFTER_SAVE:

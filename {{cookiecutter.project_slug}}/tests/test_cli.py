@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import PACKAGE, PROJECT, Services, wait_until
@@ -31,6 +32,22 @@ def test_settings_are_data_with_working_defaults() -> None:
     loaded = config.load({})
     assert loaded.redis_url == "redis://127.0.0.1:6379/0"
     assert loaded.batch_size > 0 and loaded.claim_idle_seconds >= 3 * loaded.heartbeat_seconds
+
+
+def test_env_example_and_app_json_mirror_the_settings() -> None:
+    """config.SETTINGS is the one home of every default (QUEUE_NAME's too); the two mirrors must agree."""
+    defaults = {s.name: s.default for s in config.SETTINGS}
+    example = {}
+    for line in (PROJECT / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            example[name] = value
+    assert example == defaults, "edit .env.example to match config.SETTINGS"
+    app_env = json.loads((PROJECT / "app.json").read_text())["env"]
+    mirrored = {name: spec["value"] for name, spec in app_env.items() if name in defaults}
+    added_by_addons = {"REDIS_URL", "DATABASE_URL"}
+    assert set(mirrored) == set(defaults) - added_by_addons, "app.json env must list every setting"
+    assert mirrored == {n: d for n, d in defaults.items() if n in mirrored}, "app.json values != config"
 
 
 @pytest.mark.parametrize(
@@ -66,16 +83,45 @@ def test_unreachable_redis_is_one_clear_line_without_password() -> None:
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "s3cret" not in result.stderr
+{%- if cookiecutter.use_postgres %}
 
 
-def test_database_url_for_heroku() -> None:
-    remote = config.database_dsn("postgres://u:p@ec2-1-2-3-4.compute.amazonaws.com:5432/db")
-    assert remote.startswith("postgresql://") and "sslmode=require" in remote
-    assert "sslmode" not in config.database_dsn("postgres://u@127.0.0.1:5432/db")
-    assert "sslmode" not in config.database_dsn("postgres://u@localhost/db")
-    assert "sslmode=disable" in config.database_dsn("postgres://u@db.internal/db?sslmode=disable")
+@pytest.mark.parametrize(
+    ("url", "ssl"),
+    [
+        ("postgres://u:p@ec2-1-2-3-4.compute.amazonaws.com:5432/db", True),
+        ("postgresql://u:p@ec2-1-2-3-4.compute.amazonaws.com/db", True),
+        ("postgresql:///db?host=db.example.com", True),
+        ("host=db.example.com dbname=db user=u password=pw", True),
+        ("postgresql://u@10.0.0.1,10.0.0.2/db", True),
+        ("postgres://u@127.0.0.1:5432/db", False),
+        ("postgres://u@localhost/db", False),
+        ("postgresql:///db?host=/var/run/postgresql", False),
+        ("host=/tmp dbname=db", False),
+        ("postgres://u@db.internal/db?sslmode=disable", False),
+    ],
+)
+def test_every_database_url_form_libpq_accepts(url: str, ssl: bool) -> None:
+    from psycopg2.extensions import parse_dsn
+
+    parts = parse_dsn(config.database_dsn(url))  # what libpq will see
+    assert (parts.get("sslmode") == "require") is ssl, parts
+    assert {k: v for k, v in parse_dsn(url).items() if k != "sslmode"}.items() <= parts.items()
+
+
+def test_raw_at_in_a_database_password_is_kept_whole() -> None:
+    from psycopg2.extensions import parse_dsn
+
+    parts = parse_dsn(config.database_dsn("postgresql://u:p@ss@db.example.com/db"))
+    assert parts["password"] == "p@ss" and parts["host"] == "db.example.com" and parts["sslmode"] == "require"
+
+
+def test_database_url_refusals() -> None:
     with pytest.raises(config.ConfigError):
         config.database_dsn("mysql://u@h/db")
+    with pytest.raises(config.ConfigError, match="libpq"):
+        config.database_dsn("host=h password=s3cret dbname")
+{%- endif %}
 
 
 def test_rediss_settings_reach_the_client() -> None:
@@ -121,6 +167,51 @@ def test_enqueue_reports_every_refused_line(services: Services) -> None:
     assert "line=7" in out and "missing field account" in out
     assert "line=8" in out and "expected a JSON object" in out
     assert services.status()["queued"] == 3
+
+
+def test_enqueue_never_drops_valid_lines(services: Services, tmp_path: Path) -> None:
+    """A line that breaks the parser (nesting, bad bytes, size) is refused by number; the rest are queued."""
+    good = make_events(300)
+    path = tmp_path / "events.jsonl"
+    with path.open("wb") as out:
+        out.write(lines(good[:100]))
+        out.write(b"[" * 100_000 + b"]" * 100_000 + b"\n")  # line 101: nested 100,000 deep
+        out.write(b'{"id": "\xff\xfe"}\n')  # line 102: not UTF-8
+        out.write(b'{"id": "' + b"x" * (2 * 2**20) + b'"}\n')  # line 103: over PAYLOAD_MAX_BYTES
+        out.write(lines(good[100:]))
+    result = services.cli("enqueue", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "queued=300" in result.stdout and "refused=3" in result.stdout
+    assert "line=101" in result.stdout and "line=102" in result.stdout and "line=103" in result.stdout
+    assert "nested too deeply" in result.stdout and "PAYLOAD_MAX_BYTES" in result.stdout
+    assert services.status()["queued"] == 300
+{%- if cookiecutter.use_postgres %}
+
+
+def test_database_naming_is_configurable() -> None:
+    """TEST_DATABASE_PREFIX names the run's database; TEST_DATABASE_URL: an existing one, none created."""
+    import os
+
+    import conftest
+    import psycopg2
+
+    admin = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+
+    def databases() -> set[str]:
+        with psycopg2.connect(admin) as conn, conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database")
+            names = {row[0] for row in cur.fetchall()}
+        conn.close()
+        return names
+
+    with conftest.run_database({"TEST_DATABASE_PREFIX": "team_ci_"}, lambda: admin) as url:
+        name = url.rsplit("/", 1)[1].split("?")[0]
+        assert name.startswith("team_ci_") and name in databases()
+    assert name not in databases()
+    before = databases()
+    with conftest.run_database({"TEST_DATABASE_URL": admin}, lambda: "unused") as url:
+        assert url == admin and databases() == before
+{%- endif %}
 
 
 def test_enqueue_missing_file_is_one_line(services: Services) -> None:

@@ -131,7 +131,7 @@ def survive_restart(
     wait_until(services.drained, 90, what=f"drained after the {backend} restart")
     assert worker.poll() is None, f"the worker died with {backend}"
     assert_stored_exactly_once(services, events)
-    assert "backend_unavailable" in worker.log.read_text()  # type: ignore[attr-defined]
+    assert "event=paused" in worker.log.read_text()  # type: ignore[attr-defined]
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(20) == 0
 

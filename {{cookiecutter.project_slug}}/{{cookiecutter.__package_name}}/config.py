@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 
 class ConfigError(Exception):
@@ -60,6 +60,22 @@ SETTINGS: tuple[Setting, ...] = (
         "20",
         "After SIGTERM the watchdog ends the process after this long (1-28, inside Heroku's 30 s).",
     ),
+    Setting(
+        "PAYLOAD_MAX_BYTES",
+        "1048576",
+        "Largest job payload in bytes (1 KiB-512 MiB): enqueue refuses it, the worker dead-letters it.",
+    ),
+    Setting("DEAD_LETTER_MAX_COUNT", "10000", "Dead letters kept (1-10000000); the oldest are dropped."),
+    Setting(
+        "DEAD_LETTER_MAX_BYTES",
+        "5242880",
+        "Bytes of dead letters kept in Redis (64 KiB-1 GiB); the oldest are dropped, counted.",
+    ),
+    Setting(
+        "DEAD_LETTER_PAYLOAD_BYTES",
+        "8192",
+        "Payload bytes a dead letter keeps (256 B-1 MiB); longer ones keep this prefix, their size and sha1.",
+    ),
     Setting("LOG_LEVEL", "info", "debug, info, warning or error."),
 )
 
@@ -86,6 +102,18 @@ class Config:
     retry_max_seconds: float
     shutdown_timeout_seconds: float
     log_level: str
+    payload_max_bytes: int
+    dead_letter_max_count: int
+    dead_letter_max_bytes: int
+    dead_letter_payload_bytes: int
+
+    def secrets(self) -> list[str]:
+        """The passwords in REDIS_URL and DATABASE_URL, for logs.hide()."""
+        found = [password_of_url(self.redis_url)]
+{%- if cookiecutter.use_postgres %}
+        found.append(_dsn_parts(self.database_url).get("password", ""))
+{%- endif %}
+        return [s for s in found if s]
 
 
 def _raw(env: Mapping[str, str], name: str) -> str:
@@ -125,21 +153,66 @@ def is_local_host(host: str | None) -> bool:
         return False
 
 
-def database_dsn(url: str) -> str:
-    """The libpq URI for DATABASE_URL: postgres:// accepted, sslmode=require added for remote hosts."""
+def password_of_url(url: str) -> str:
+    """The password in a URL's userinfo (a raw "@" in it included) or in its `password=` query parameter."""
     parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql"):
-        raise ConfigError(
-            f"DATABASE_URL must start with postgres:// or postgresql://, not {parts.scheme!r}://"
-        )
     try:
-        host = parts.hostname
+        password = parts.password
     except ValueError:
-        raise ConfigError("DATABASE_URL has a malformed host") from None
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(key == "sslmode" for key, _ in query) and not is_local_host(host):
-        query.append(("sslmode", "require"))
-    return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query), parts.fragment))
+        password = None
+    query = dict(parse_qsl(parts.query))
+    return unquote(password or "") or query.get("password", "")
+
+
+def _quote_userinfo(url: str) -> str:
+    """A raw "@" in a URL's password percent-encoded (libpq would take the rest for the host)."""
+    scheme, sep, rest = url.partition("://")
+    authority_end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    authority = rest[:authority_end]
+    if not sep or authority.count("@") < 2:
+        return url
+    userinfo, _, host = authority.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    fixed = quote(user, safe="%") + colon + quote(password, safe="%")
+    return f"{scheme}://{fixed}@{host}{rest[authority_end:]}"
+
+
+def _dsn_parts(dsn: str) -> dict[str, str]:
+{%- if cookiecutter.use_postgres %}
+    import psycopg2
+    from psycopg2.extensions import parse_dsn
+
+    try:
+        return dict(parse_dsn(dsn))
+    except psycopg2.ProgrammingError as exc:
+        raise ConfigError(f"DATABASE_URL is not a connection string libpq accepts: {exc}") from None
+{%- else %}
+    return {}
+{%- endif %}
+
+
+def database_dsn(url: str) -> str:
+    """DATABASE_URL as libpq takes it, with sslmode=require added when any host is remote.
+
+    Every form libpq accepts works: postgres:// and postgresql:// URIs (a raw "@" in the password too),
+    `postgresql:///db?host=remote`, and key=value strings. Hosts may be given in the URI's authority, in
+    `host=`/`hostaddr=` (comma-separated lists), or be Unix socket paths (local: no TLS).
+    """
+    url = url.strip()
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme and scheme not in ("postgres", "postgresql"):
+        raise ConfigError(f"DATABASE_URL must start with postgres:// or postgresql://, not {scheme!r}://")
+    if scheme:
+        url = _quote_userinfo(url)
+    parts = _dsn_parts(url)
+    if "sslmode" in parts:
+        return url
+    hosts = [h for key in ("host", "hostaddr") for h in parts.get(key, "").split(",")]
+    if all(is_local_host(h.strip()) for h in hosts):
+        return url
+    if scheme:  # appended as text: urlunsplit() would turn postgresql:///db into postgresql:/db
+        return url + ("&" if "?" in url else "?") + "sslmode=require"
+    return f"{url} sslmode=require"
 
 
 def load(env: Mapping[str, str] | None = None) -> Config:
@@ -181,4 +254,8 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         retry_max_seconds=retry_max,
         shutdown_timeout_seconds=_number(env, "SHUTDOWN_TIMEOUT_SECONDS", 1, 28),
         log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS),
+        payload_max_bytes=int(_number(env, "PAYLOAD_MAX_BYTES", 1024, 512 * 2**20, integer=True)),
+        dead_letter_max_count=int(_number(env, "DEAD_LETTER_MAX_COUNT", 1, 10**7, integer=True)),
+        dead_letter_max_bytes=int(_number(env, "DEAD_LETTER_MAX_BYTES", 65536, 2**30, integer=True)),
+        dead_letter_payload_bytes=int(_number(env, "DEAD_LETTER_PAYLOAD_BYTES", 256, 2**20, integer=True)),
     )

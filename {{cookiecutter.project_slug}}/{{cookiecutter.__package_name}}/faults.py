@@ -10,10 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-import redis
-{%- if cookiecutter.use_postgres %}
-import psycopg2
-{%- endif %}
+{% if cookiecutter.use_postgres %}import psycopg2
+{% endif %}import redis
 
 
 class Fault(enum.Enum):
@@ -28,19 +26,117 @@ class Diagnosis:
     reason: str  # short, stable, logfmt-safe: connection_lost, read_only, insufficient_privilege, redis_oom …
 
 
+def systemic(reason: str) -> Diagnosis:
+    return Diagnosis(Fault.SYSTEMIC, reason)
+
+
+# Redis error replies (the first word of the reply) that describe the server, not the command's data.
+REDIS_REPLIES = {
+    "OOM": "redis_oom",  # over maxmemory with noeviction: writes refused, XACK/XDEL/reads still pass
+    "READONLY": "redis_read_only",  # a replica, or a failover in progress
+    "LOADING": "redis_loading",  # restarting, loading its data set
+    "MASTERDOWN": "redis_master_down",
+    "BUSY": "redis_busy_script",  # another client's script runs too long
+    "NOAUTH": "redis_auth",
+    "WRONGPASS": "redis_auth",
+    "NOPERM": "redis_permission",  # ACL: this user may not run the command
+    "CLUSTERDOWN": "redis_cluster_down",
+    "TRYAGAIN": "redis_cluster_resharding",
+    "MISCONF": "redis_cannot_persist",  # RDB snapshot failing: writes refused
+    "NOREPLICAS": "redis_no_replicas",
+}
+# Replies the stores raise on purpose for one job's data (the Redis store's overflow check).
+REDIS_JOB_REPLIES = ("DATA",)
+
+
 def diagnose_redis(exc: BaseException) -> Diagnosis:
-    """A Redis error's meaning. (Stub carried over from the TRANSIENT tuples; the worker-edges work refines it.)"""
-    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
-        return Diagnosis(Fault.SYSTEMIC, "redis_unreachable")
+    """A Redis error's meaning, from its class (connection, timeout) or the reply's first word."""
+    if isinstance(exc, redis.BusyLoadingError):
+        return systemic("redis_loading")
+    if isinstance(exc, redis.OutOfMemoryError):
+        return systemic("redis_oom")
     if isinstance(exc, redis.ReadOnlyError):
-        return Diagnosis(Fault.SYSTEMIC, "redis_read_only")
-    return Diagnosis(Fault.UNKNOWN, "redis_error")
+        return systemic("redis_read_only")
+    if isinstance(exc, redis.AuthenticationError):
+        return systemic("redis_auth")
+    if isinstance(exc, redis.TimeoutError):
+        return systemic("redis_timeout")
+    if isinstance(exc, redis.ConnectionError):
+        return systemic("redis_unreachable")
+    words = str(exc).split(maxsplit=1)
+    first = words[0] if words else ""
+    if first in REDIS_REPLIES:
+        return systemic(REDIS_REPLIES[first])
+    if "command not allowed when used memory" in str(exc):  # OOM inside a script or a pipeline
+        return systemic("redis_oom")
+    if first in REDIS_JOB_REPLIES:
+        return Diagnosis(Fault.JOB, "data_error")
+    return Diagnosis(Fault.UNKNOWN, "redis_error")  # WRONGTYPE, a script bug …: not proven either way
 {%- if cookiecutter.use_postgres %}
 
 
+# SQLSTATE -> reason, for the codes a worker meets; then the class (first two characters) as a fallback.
+PG_SYSTEMIC_CODES = {
+    "25006": "database_read_only",  # failover, default_transaction_read_only, a hot standby
+    "42501": "insufficient_privilege",  # Heroku "Access Restricted" (over the plan's storage): no INSERT
+    "42P01": "undefined_table",  # schema missing: `migrate` has not run
+    "42703": "undefined_column",  # schema older than the code: a migration is missing
+    "42883": "undefined_function",
+    "3D000": "database_does_not_exist",
+    "3F000": "schema_does_not_exist",
+    "53100": "disk_full",
+    "53200": "database_out_of_memory",
+    "53300": "too_many_connections",
+    "57014": "query_canceled",  # statement_timeout, or an operator cancelled it
+    "57P01": "database_shutdown",
+    "57P02": "database_crashed",
+    "57P03": "database_starting",
+    "40001": "serialization_failure",
+    "40P01": "deadlock",
+    "55P03": "lock_not_available",
+}
+PG_SYSTEMIC_CLASSES = {
+    "08": "database_unreachable",  # connection exception
+    "25": "transaction_state",
+    "28": "database_auth",  # invalid authorization
+    "40": "transaction_rollback",
+    "42": "schema_or_sql_error",  # the schema or the code's SQL, the same for every job
+    "53": "database_resources",
+    "55": "object_not_ready",
+    "57": "operator_intervention",
+    "58": "database_system_error",  # I/O error in the server
+    "F0": "database_config_error",
+    "HV": "foreign_data_error",
+}
+PG_JOB_CLASSES = {
+    "22": "data_exception",  # a value this job carries: out of range, bad encoding …
+    "23": "constraint_violation",  # a constraint this job's row breaks
+}
+
+
 def diagnose_postgres(exc: BaseException) -> Diagnosis:
-    """A PostgreSQL error's meaning. (Stub carried over from TRANSIENT; the worker-edges work classifies by SQLSTATE.)"""
-    if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
-        return Diagnosis(Fault.SYSTEMIC, "database_unreachable")
-    return Diagnosis(Fault.UNKNOWN, "database_error")
+    """A PostgreSQL error's meaning, by SQLSTATE (`exc.pgcode`); a connection error without one: systemic."""
+    code = getattr(exc, "pgcode", None)
+    if not code:
+        if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
+            return systemic("database_unreachable")  # connection lost or refused before the server spoke
+        return Diagnosis(Fault.UNKNOWN, "database_error")
+    if code in PG_SYSTEMIC_CODES:
+        return systemic(PG_SYSTEMIC_CODES[code])
+    if code[:2] in PG_SYSTEMIC_CLASSES:
+        return systemic(f"{PG_SYSTEMIC_CLASSES[code[:2]]}_{code.lower()}")
+    if code[:2] in PG_JOB_CLASSES:
+        return Diagnosis(Fault.JOB, PG_JOB_CLASSES[code[:2]])
+    return Diagnosis(Fault.UNKNOWN, f"database_error_{code.lower()}")
 {%- endif %}
+
+
+def diagnose(exc: BaseException) -> Diagnosis:
+    """Dispatch on what the error is (a Redis or a PostgreSQL error); anything else: unknown."""
+    if isinstance(exc, redis.RedisError):
+        return diagnose_redis(exc)
+{%- if cookiecutter.use_postgres %}
+    if isinstance(exc, psycopg2.Error):
+        return diagnose_postgres(exc)
+{%- endif %}
+    return Diagnosis(Fault.UNKNOWN, "unexpected_error")

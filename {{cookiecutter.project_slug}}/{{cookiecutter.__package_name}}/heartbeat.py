@@ -10,26 +10,34 @@ import threading
 from collections.abc import Callable
 
 from . import logs
-from .queue import Queue
+from .queue import WORKER_FORGET_SECONDS, Queue
 
 
 class Heartbeat(threading.Thread):
-    """Every `interval` seconds: record the worker in `{queue}:workers` and touch the jobs in `holding()`."""
+    """Every `interval` seconds: touch the jobs in `holding()` and record the worker (and its state)."""
 
     def __init__(
-        self, queue: Queue, worker_id: str, interval: float, holding: Callable[[], list[str]]
+        self,
+        queue: Queue,
+        worker_id: str,
+        interval: float,
+        holding: Callable[[], list[str]],
+        state: Callable[[], str] = str,
+        forget_after: float = WORKER_FORGET_SECONDS,
     ) -> None:
         super().__init__(name="heartbeat", daemon=True)
         self.queue = queue
         self.worker_id = worker_id
         self.interval = interval
         self.holding = holding
+        self.state = state  # "" or "paused|<reason>|<since>", shown by `status`
+        self.forget_after = forget_after
         self.stopped = threading.Event()
         self.failures = 0
 
     def beat(self) -> None:
         try:
-            self.queue.heartbeat(self.worker_id, self.holding())
+            self.queue.heartbeat(self.worker_id, self.holding(), self.state(), self.forget_after)
         except Exception as exc:  # keep beating: Redis may come back
             self.failures += 1
             if self.failures == 1 or self.failures % 10 == 0:
@@ -37,6 +45,7 @@ class Heartbeat(threading.Thread):
                     "heartbeat_failed",
                     worker=self.worker_id,
                     error=type(exc).__name__,
+                    detail=str(exc)[:200],
                     failures=self.failures,
                 )
         else:

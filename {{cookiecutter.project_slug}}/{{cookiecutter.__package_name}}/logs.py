@@ -8,19 +8,40 @@ import threading
 from typing import TextIO
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
-_PASSWORD_IN_URL = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@/\s]*)@", re.IGNORECASE
+# userinfo up to the LAST "@" before the path: a raw "@" in a password (redis://:p@ss@host) stays hidden
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@", re.IGNORECASE)
+# password=... in a query string or a libpq key=value DSN (quoted or not)
+_PASSWORD_PARAM = re.compile(
+    r"(?P<key>\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'?|[^&\s'\"]*)", re.IGNORECASE
 )
 _BARE = re.compile(r"^[A-Za-z0-9_.:/@+\-,]+$")
 
 _state = {"level": LEVELS["info"]}
+_secrets: set[str] = set()  # passwords of the configured URLs, hidden wherever they appear
 _lock = threading.Lock()
 _stream: list[TextIO] = []
 
 
+def _userinfo(match: re.Match[str]) -> str:
+    user, colon, _password = match["userinfo"].partition(":")
+    return f"{match['scheme']}{user}:***@" if colon else match[0]
+
+
 def mask(text: str) -> str:
-    """Replace the password in every URL inside text with ***."""
-    return _PASSWORD_IN_URL.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    """The one masking function for every output (logs, CLI errors, status, dead letters): passwords -> ***.
+
+    Covers URL userinfo (also with a raw "@" in the password), `password=` in query strings and in
+    libpq key=value DSNs.
+    """
+    for secret in _secrets:
+        text = text.replace(secret, "***")
+    text = _USERINFO.sub(_userinfo, text)
+    return _PASSWORD_PARAM.sub(lambda m: f"{m['key']}***", text)
+
+
+def hide(*secrets: str) -> None:
+    """Mask these exact strings too (the passwords the configuration holds), however they are printed."""
+    _secrets.update(s for s in secrets if len(s) >= 3)
 
 
 def setup(level: str = "info", stream: TextIO | None = None) -> None:

@@ -6,10 +6,16 @@ reader's pending list (PEL); an entry leaves it only by XACK, after its effects 
 worker that stops heart-beating go idle and are taken over with XAUTOCLAIM, one at a time, so a job that
 kills its worker only ever takes itself to the dead letters. Every key is in one Redis Cluster hash slot:
 `{<queue>}:...`.
+
+Foreign entries (written by another producer: a garbled or missing field, unknown fields) and payloads over
+PAYLOAD_MAX_BYTES are recognised inside the read script, which hands over only a bounded prefix, the size and
+the sha1 of an oversized payload: the worker dead-letters them at once without holding them whole. Dead
+letters are bounded (count and bytes, oldest dropped and counted), and keep a bounded payload prefix.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -18,46 +24,84 @@ from typing import Any, NamedTuple
 
 import redis
 
+from . import config as config_module
 from .config import Config
 from .validate import UTC
 
 GROUP = "workers"
-WORKER_FORGET_SECONDS = 3600  # workers silent this long leave `status`
+WORKER_FORGET_SECONDS = 3600  # workers silent this long leave the registry (status expires them sooner)
+ACK_CHUNK = 1000  # ids per XACK inside a script (Lua's unpack() has a stack limit)
 
-# Reads up to ARGV[3] new entries without blocking and returns them as four flat strings (cheap to parse).
-_READ = """
-local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], '>')
-if not r then return {} end
-local ids, lens, prior, bodies = {}, {}, {}, {}
-for i, e in ipairs(r[1][2]) do
-  local f, body, n = e[2], '', '0'
+# Shared by the read and claim scripts: checks one entry's fields (f), returns body, n, problem, size, sha1.
+# Only `j` (payload) and `n` (deliveries before this entry) are ours; anything else is a foreign entry.
+_ENTRY = """
+local function entry(f, limit, keep)
+  local body, n, extra, problem = nil, '0', {}, ''
   for j = 1, #f, 2 do
-    if f[j] == 'j' then body = f[j + 1] elseif f[j] == 'n' then n = f[j + 1] end
+    if f[j] == 'j' then body = f[j + 1] elseif f[j] == 'n' then n = f[j + 1] else extra[#extra + 1] = f[j] end
   end
-  ids[i], lens[i], prior[i], bodies[i] = e[1], #body, n, body
+  if #n > 9 or not string.match(n, '^%d+$') then
+    problem = 'foreign entry: garbled field n (delivery count) ' .. string.format('%q', string.sub(n, 1, 40))
+    n = '0'
+  end
+  if #extra > 0 then
+    local names = table.concat(extra, ' ', 1, math.min(#extra, 5))
+    problem = 'foreign entry: unknown fields ' .. string.format('%q', string.sub(names, 1, 100))
+  end
+  if not body then
+    problem = 'foreign entry: missing field j (the payload)'
+    body = ''
+  end
+  local size, sha1 = #body, ''
+  if size > limit then
+    sha1 = redis.sha1hex(body)
+    problem = 'payload of ' .. size .. ' bytes is over PAYLOAD_MAX_BYTES=' .. limit
+    body = string.sub(body, 1, keep)
+  end
+  return body, n, problem, size, sha1
 end
-return {table.concat(ids, ','), table.concat(lens, ','), table.concat(prior, ','), table.concat(bodies)}
 """
 
-# Takes over ONE entry idle for ARGV[3] ms (XAUTOCLAIM), returning {id, payload, n, times delivered}.
-_CLAIM = """
+# Reads up to ARGV[3] new entries without blocking and returns them as four flat strings (cheap to parse),
+# plus {index, problem, size, sha1} for each foreign or oversized entry. ARGV[4]: size limit, ARGV[5]: prefix.
+_READ_BODY = """
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], '>')
+if not r then return {} end
+local limit, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
+local ids, lens, prior, bodies, problems = {}, {}, {}, {}, {}
+for i, e in ipairs(r[1][2]) do
+  local body, n, problem, size, sha1 = entry(e[2], limit, keep)
+  ids[i], lens[i], prior[i], bodies[i] = e[1], #body, n, body
+  if problem ~= '' then
+    problems[#problems + 1] = tostring(i - 1)
+    problems[#problems + 1] = problem
+    problems[#problems + 1] = tostring(size)
+    problems[#problems + 1] = sha1
+  end
+end
+local joined = {table.concat(ids, ','), table.concat(lens, ','), table.concat(prior, ',')}
+return {joined[1], joined[2], joined[3], table.concat(bodies), problems}
+"""
+_READ = _ENTRY + _READ_BODY
+
+# Takes over ONE entry idle for ARGV[3] ms (XAUTOCLAIM), returning {id, payload, n, times delivered,
+# problem, size, sha1}. ARGV[4]: size limit, ARGV[5]: prefix kept of an oversized payload.
+_CLAIM_BODY = """
 local cursor = '0-0'
 for _ = 1, 1000 do
   local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
   cursor = r[1]
   local e = r[2][1]
   if e and e[2] then
-    local f, body, n = e[2], '', '0'
-    for j = 1, #f, 2 do
-      if f[j] == 'j' then body = f[j + 1] elseif f[j] == 'n' then n = f[j + 1] end
-    end
+    local body, n, problem, size, sha1 = entry(e[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
     local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
-    return {e[1], body, n, p[1][4]}
+    return {e[1], body, n, p[1][4], problem, tostring(size), sha1}
   end
   if cursor == '0-0' then return false end
 end
 return false
 """
+_CLAIM = _ENTRY + _CLAIM_BODY
 
 # Resets the idle time of the entries this worker holds (XCLAIM JUSTID does not count a delivery), but only of
 # those still in its own PEL, so it never takes back what another worker has claimed.
@@ -124,12 +168,76 @@ return #due
 """
 
 
+# Settles a batch atomically: schedules retries, writes dead letters (bounded: oldest dropped, counted), acks.
+# Writes that Redis refuses over maxmemory come first, so a refusal leaves nothing half done; a batch with
+# nothing to retry or dead-letter is a bare XACK, which Redis allows over maxmemory (and which frees memory).
+# KEYS: stream, retry, dead, dead order, dead stats. ARGV: group, now, max count, max bytes, #retries, #dead,
+# then (member, due) per retry, (entry, record) per dead letter, then the ids to ack. Returns #dropped.
+_FINISH = """
+local nr, nd = tonumber(ARGV[5]), tonumber(ARGV[6])
+local i = 7
+for _ = 1, nr do
+  redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+  i = i + 2
+end
+local dropped = 0
+if nd > 0 then
+  local added = 0
+  for _ = 1, nd do
+    added = added + #ARGV[i + 1] - redis.call('HSTRLEN', KEYS[3], ARGV[i])
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+    redis.call('ZADD', KEYS[4], ARGV[2], ARGV[i])
+    i = i + 2
+  end
+  local bytes = redis.call('HINCRBY', KEYS[5], 'bytes', added)
+  local count = redis.call('HLEN', KEYS[3])
+  while count > tonumber(ARGV[3]) or bytes > tonumber(ARGV[4]) do
+    local oldest = redis.call('ZPOPMIN', KEYS[4])
+    if #oldest == 0 then break end
+    bytes = bytes - redis.call('HSTRLEN', KEYS[3], oldest[1])
+    count = count - redis.call('HDEL', KEYS[3], oldest[1])
+    dropped = dropped + 1
+  end
+  redis.call('HSET', KEYS[5], 'bytes', bytes)
+  if dropped > 0 then redis.call('HINCRBY', KEYS[5], 'dropped', dropped) end
+end
+for s = i, #ARGV, ACK_CHUNK do
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, s, math.min(s + ACK_CHUNK - 1, #ARGV)))
+end
+return dropped
+""".replace("ACK_CHUNK", str(ACK_CHUNK))
+
+
 class Job(NamedTuple):
-    """One delivery of one stream entry; `deliveries` counts this one."""
+    """One delivery of one stream entry; `deliveries` counts this one.
+
+    `problem` is set for an entry that can never be a job (foreign fields, payload over the limit): it is
+    dead-lettered at once. For an oversized payload, `payload` is only a prefix; `size` and `sha1` describe
+    the whole.
+    """
 
     entry_id: str
     payload: bytes
     deliveries: int
+    problem: str = ""
+    size: int = -1  # bytes of the whole payload when `payload` is only a prefix
+    sha1: str = ""
+
+
+class Limits(NamedTuple):
+    """The size limits a queue applies (PAYLOAD_MAX_BYTES, DEAD_LETTER_*)."""
+
+    payload_max_bytes: int
+    dead_max_count: int
+    dead_max_bytes: int
+    dead_payload_bytes: int
+
+    @classmethod
+    def of(cls, config: Config | None = None) -> Limits:
+        c = config or config_module.load({})
+        return cls(
+            c.payload_max_bytes, c.dead_letter_max_count, c.dead_letter_max_bytes, c.dead_letter_payload_bytes
+        )
 
 
 class Keys:
@@ -141,7 +249,10 @@ class Keys:
         self.stream = prefix + "stream"
         self.retry = prefix + "retry"
         self.dead = prefix + "dead"
+        self.dead_order = prefix + "dead:order"  # entry -> time dead, to drop the oldest first
+        self.dead_stats = prefix + "dead:stats"  # bytes held, dropped (count of dead letters dropped)
         self.workers = prefix + "workers"
+        self.worker_state = prefix + "workers:state"  # worker -> "paused|<reason>|<since>" while paused
 
 
 def connect(config: Config) -> redis.Redis:
@@ -166,24 +277,79 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+
+
+def checked(entry: str, fields: dict[bytes, bytes], limits: Limits, prior_delivered: int = 1) -> Job:
+    """A Job from a stream entry's fields, as the read script checks them (for the blocking read path)."""
+    body, n = fields.get(b"j"), fields.get(b"n", b"0")
+    problem = ""
+    if not (n.isdigit() and len(n) <= 9):
+        problem = f"foreign entry: garbled field n (delivery count) {n[:40]!r}"
+        n = b"0"
+    extra = [k for k in fields if k not in (b"j", b"n")]
+    if extra:
+        problem = f"foreign entry: unknown fields {b' '.join(extra[:5])[:100]!r}"
+    if body is None:
+        problem, body = "foreign entry: missing field j (the payload)", b""
+    size, sha1 = -1, ""
+    if len(body) > limits.payload_max_bytes:
+        size, sha1 = len(body), hashlib.sha1(body).hexdigest()
+        problem = f"payload of {size} bytes is over PAYLOAD_MAX_BYTES={limits.payload_max_bytes}"
+        body = body[: limits.dead_payload_bytes]
+    return Job(entry, body, int(n) + prior_delivered, problem, size, sha1)
+
+
+def dead_record(job: Job, error: str, at: str, worker: str, keep: int) -> str:
+    """One dead letter as JSON: the error, a payload prefix of at most `keep` bytes, the size and sha1."""
+    size = job.size if job.size >= 0 else len(job.payload)
+    prefix = job.payload[:keep]
+    return json.dumps(
+        {
+            "entry": job.entry_id,
+            "error": error,
+            "deliveries": job.deliveries,
+            "failed_at": at,
+            "worker": worker,
+            "payload": prefix.decode("utf-8", "surrogateescape"),
+            "size": size,
+            "sha1": job.sha1 or hashlib.sha1(job.payload).hexdigest(),
+            "truncated": size > len(prefix),
+        }
+    )
+
+
 class Queue:
     """Every operation on one queue; safe to share between processes, one instance per thread."""
 
-    def __init__(self, client: redis.Redis, queue_name: str) -> None:
+    def __init__(self, client: redis.Redis, queue_name: str, limits: Limits | None = None) -> None:
         self.redis = client
         self.name = queue_name
         self.keys = Keys(queue_name)
+        self.limits = limits or Limits.of()
         self._read = client.register_script(_READ)
         self._claim = client.register_script(_CLAIM)
         self._touch = client.register_script(_TOUCH)
         self._release = client.register_script(_RELEASE)
         self._promote = client.register_script(_PROMOTE)
         self._trim = client.register_script(_TRIM)
+        self._finish = client.register_script(_FINISH)
 
     # --- producers ----------------------------------------------------------------------------------------
 
     def ensure_group(self) -> None:
-        """Create the stream and its consumer group if they do not exist (idempotent)."""
+        """Create the stream and its consumer group if they do not exist (idempotent).
+
+        Looks first (a read, allowed over maxmemory), so a restart with the group in place never depends on
+        XGROUP CREATE, which Redis refuses over maxmemory.
+        """
+        try:
+            groups = self.redis.xinfo_groups(self.keys.stream)
+        except redis.ResponseError:  # no stream yet
+            groups = []
+        if any(_text(g["name"]) == GROUP for g in groups):
+            return
         try:
             self.redis.xgroup_create(self.keys.stream, GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:
@@ -207,16 +373,13 @@ class Queue:
     def read(self, consumer: str, count: int, block_ms: int) -> list[Job]:
         """Up to `count` new jobs for this consumer, waiting up to block_ms when there are none."""
         try:
-            found: list[bytes] = self._read(keys=[self.keys.stream], args=[GROUP, consumer, count])
+            limits = self.limits
+            found: list[Any] = self._read(
+                keys=[self.keys.stream],
+                args=[GROUP, consumer, count, limits.payload_max_bytes, limits.dead_payload_bytes],
+            )
             if found:
-                ids, lens, prior, bodies = found
-                jobs = []
-                pos = 0
-                for entry, size, n in zip(ids.split(b","), lens.split(b","), prior.split(b","), strict=True):
-                    end = pos + int(size)
-                    jobs.append(Job(entry.decode(), bodies[pos:end], int(n) + 1))
-                    pos = end
-                return jobs
+                return self._jobs(*found)
             reply = self.redis.xreadgroup(
                 GROUP, consumer, {self.keys.stream: ">"}, count=count, block=block_ms
             )
@@ -229,15 +392,33 @@ class Queue:
         streams: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes] | None]]]] = list(reply or [])  # type: ignore[arg-type]
         for _stream, entries in streams:
             for entry, fields in entries:
-                if fields is None:
-                    continue
-                jobs.append(Job(_text(entry), fields.get(b"j", b""), int(fields.get(b"n", 0)) + 1))
+                if fields is not None:
+                    jobs.append(checked(_text(entry), fields, self.limits))
+        return jobs
+
+    @staticmethod
+    def _jobs(ids: bytes, lens: bytes, prior: bytes, bodies: bytes, problems: list[bytes]) -> list[Job]:
+        jobs = []
+        pos = 0
+        for entry, size, n in zip(ids.split(b","), lens.split(b","), prior.split(b","), strict=True):
+            end = pos + int(size)
+            jobs.append(Job(entry.decode(), bodies[pos:end], int(n) + 1))
+            pos = end
+        for i in range(0, len(problems), 4):  # the rare foreign or oversized entries
+            index, problem, whole, sha1 = problems[i : i + 4]
+            jobs[int(index)] = jobs[int(index)]._replace(
+                problem=problem.decode("utf-8", "replace"), size=int(whole) if sha1 else -1, sha1=_text(sha1)
+            )
         return jobs
 
     def claim(self, consumer: str, min_idle_ms: int) -> Job | None:
         """Take over one job idle for at least min_idle_ms (its worker died or hung), or None."""
         try:
-            found = self._claim(keys=[self.keys.stream], args=[GROUP, consumer, min_idle_ms])
+            limits = self.limits
+            found = self._claim(
+                keys=[self.keys.stream],
+                args=[GROUP, consumer, min_idle_ms, limits.payload_max_bytes, limits.dead_payload_bytes],
+            )
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
@@ -245,8 +426,9 @@ class Queue:
             return None
         if not found:
             return None
-        entry, body, prior, delivered = found
-        return Job(_text(entry), body, int(prior) + int(delivered))
+        entry, body, prior, delivered, problem, whole, sha1 = found
+        size = int(whole) if sha1 else -1
+        return Job(_text(entry), body, int(prior) + int(delivered), _text(problem), size, _text(sha1))
 
     def finish(
         self,
@@ -254,37 +436,40 @@ class Queue:
         retry: Sequence[tuple[Job, float]] = (),
         dead: Sequence[tuple[Job, str]] = (),
         worker: str = "",
-    ) -> None:
-        """In one MULTI: ack `done`, schedule `retry` (job, due epoch s), dead-letter `dead`."""
+    ) -> int:
+        """Atomically: ack `done`, schedule `retry` (job, due epoch s), dead-letter `dead`; returns how many
+        old dead letters were dropped to stay within the caps.
+
+        Over maxmemory Redis refuses the writes but not XACK: `done` is then acked on its own (which frees
+        memory) and the error is raised, so the caller keeps `retry` and `dead` and tries again later.
+        """
         if not (done or retry or dead):
-            return
-        pipe = self.redis.pipeline(transaction=True)
+            return 0
+        limits = self.limits
+        args: list[str | bytes | float | int] = [
+            GROUP, time.time(), limits.dead_max_count, limits.dead_max_bytes, len(retry), len(dead),
+        ]  # fmt: skip
         for job, due in retry:
-            member = f"{job.deliveries}|{job.entry_id}|".encode() + job.payload
-            pipe.zadd(self.keys.retry, {member: due})
-        if dead:
-            at = _now_iso()
-            pipe.hset(
-                self.keys.dead,
-                mapping={
-                    job.entry_id: json.dumps(
-                        {
-                            "entry": job.entry_id,
-                            "error": error,
-                            "deliveries": job.deliveries,
-                            "failed_at": at,
-                            "worker": worker,
-                            "payload": job.payload.decode("utf-8", "surrogateescape"),
-                        }
-                    )
-                    for job, error in dead
-                },
-            )
-        ids = [job.entry_id for job in done]
-        ids += [job.entry_id for job, _ in retry]
-        ids += [job.entry_id for job, _ in dead]
-        pipe.xack(self.keys.stream, GROUP, *ids)  # acked entries are removed in bulk by trim()
-        pipe.execute()
+            args += [f"{job.deliveries}|{job.entry_id}|".encode() + job.payload, due]
+        at = _now_iso()
+        for job, error in dead:
+            args += [job.entry_id, dead_record(job, error, at, worker, limits.dead_payload_bytes)]
+        args += [job.entry_id for job in done]
+        args += [job.entry_id for job, _ in retry]
+        args += [job.entry_id for job, _ in dead]
+        keys = [self.keys.stream, self.keys.retry, self.keys.dead, self.keys.dead_order, self.keys.dead_stats]
+        try:
+            return int(self._finish(keys=keys, args=args))
+        except redis.ResponseError:
+            if done and (retry or dead):
+                self.ack(done)
+            raise
+
+    def ack(self, jobs: Sequence[Job]) -> None:
+        """Plain XACK (allowed over maxmemory), in chunks."""
+        ids = [job.entry_id for job in jobs]
+        for start in range(0, len(ids), ACK_CHUNK):
+            self.redis.xack(self.keys.stream, GROUP, *ids[start : start + ACK_CHUNK])
 
     def trim(self) -> int:
         """Delete stream entries that every worker is done with (acked); returns how many."""
@@ -307,33 +492,53 @@ class Queue:
         now = time.time() if now is None else now
         return int(self._promote(keys=[self.keys.stream, self.keys.retry], args=[now]))
 
-    def heartbeat(self, consumer: str, holding: Sequence[str]) -> None:
-        """Record that this worker is alive and keep the jobs it holds from looking idle."""
+    def heartbeat(
+        self,
+        consumer: str,
+        holding: Sequence[str],
+        state: str = "",
+        forget_after: float = WORKER_FORGET_SECONDS,
+    ) -> None:
+        """Keep the jobs this worker holds from looking idle, then record it alive (and paused, if it is).
+
+        The touch goes first: it is allowed over maxmemory, the registry writes are not.
+        """
+        if holding:
+            self._touch(keys=[self.keys.stream], args=[GROUP, consumer, *holding])
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(self.keys.workers, {consumer: now})
-        pipe.zremrangebyscore(self.keys.workers, "-inf", now - WORKER_FORGET_SECONDS)
+        pipe.zremrangebyscore(self.keys.workers, "-inf", now - forget_after)
+        if state:
+            pipe.hset(self.keys.worker_state, consumer, state)
+        else:
+            pipe.hdel(self.keys.worker_state, consumer)
         pipe.execute()
-        if holding:
-            self._touch(keys=[self.keys.stream], args=[GROUP, consumer, *holding])
 
     def leave(self, consumer: str) -> None:
         """Forget this worker; its consumer is deleted only when it holds nothing."""
         self.redis.zrem(self.keys.workers, consumer)
+        self.redis.hdel(self.keys.worker_state, consumer)
         pending = self.redis.xpending_range(self.keys.stream, GROUP, "-", "+", 1, consumername=consumer)
         if not pending:
             self.redis.xgroup_delconsumer(self.keys.stream, GROUP, consumer)
 
     # --- operators ----------------------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        """Queue depths and workers, as `status --json` prints them."""
+    def status(self, gone_after: float | None = None) -> dict[str, Any]:
+        """Queue depths, Redis memory and workers, as `status --json` prints them.
+
+        A worker silent for more than `gone_after` seconds (the take-over threshold, CLAIM_IDLE_SECONDS) is
+        gone: it is reported once with `gone: true` and removed from the registry.
+        """
         pipe = self.redis.pipeline(transaction=False)
         pipe.xlen(self.keys.stream)
         pipe.zcard(self.keys.retry)
         pipe.hlen(self.keys.dead)
         pipe.zrange(self.keys.workers, 0, -1, withscores=True)
-        length, retrying, dead, workers = pipe.execute()
+        pipe.hgetall(self.keys.worker_state)
+        pipe.hget(self.keys.dead_stats, "dropped")
+        length, retrying, dead, workers, states, dropped = pipe.execute()
         try:
             summary = self.redis.xpending(self.keys.stream, GROUP)
             groups = self.redis.xinfo_groups(self.keys.stream)
@@ -344,21 +549,56 @@ class Queue:
         lag = next((g.get("lag") for g in groups if _text(g["name"]) == GROUP), None)
         queued = int(lag) if lag is not None else max(0, int(length) - in_flight)  # lag: Redis 7+
         now = time.time()
+        listed = [self._worker(_text(m), score, now, holding, states, gone_after) for m, score in workers]
+        gone = [w["id"] for w in listed if w["gone"]]
+        if gone:
+            self.redis.zrem(self.keys.workers, *gone)  # ZREM/HDEL are allowed over maxmemory
+            self.redis.hdel(self.keys.worker_state, *gone)
         return {
             "queue": self.name,
             "queued": queued,
             "in_flight": in_flight,
             "retrying": int(retrying),
             "dead": int(dead),
-            "workers": [
-                {
-                    "id": _text(member),
-                    "last_heartbeat": datetime.fromtimestamp(score, UTC).isoformat(timespec="milliseconds"),
-                    "seconds_ago": round(now - score, 3),
-                    "holding": holding.get(_text(member), 0),
-                }
-                for member, score in workers
-            ],
+            "dead_dropped": int(dropped or 0),
+            "redis": self.memory(),
+            "workers": listed,
+        }
+
+    @staticmethod
+    def _worker(
+        member: str,
+        score: float,
+        now: float,
+        holding: dict[str, int],
+        states: dict[bytes, bytes],
+        gone_after: float | None,
+    ) -> dict[str, Any]:
+        state = _text(states.get(member.encode(), b""))
+        kind, _, rest = state.partition("|")
+        reason, _, since = rest.partition("|")
+        return {
+            "id": member,
+            "last_heartbeat": _iso(score),
+            "seconds_ago": round(now - score, 3),
+            "holding": holding.get(member, 0),
+            "gone": gone_after is not None and now - score > gone_after,
+            "paused": {"reason": reason, "since": since} if kind == "paused" else None,
+        }
+
+    def memory(self) -> dict[str, Any]:
+        """Redis memory: used, maxmemory (0: none), policy, and whether writes are refused (full)."""
+        try:
+            info = self.redis.info("memory")
+        except redis.ResponseError:  # INFO disabled by the provider
+            return {}
+        used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+        policy = str(info.get("maxmemory_policy", ""))
+        return {
+            "used_memory": used,
+            "maxmemory": limit,
+            "policy": policy,
+            "full": bool(limit) and used >= limit and policy == "noeviction",
         }
 
     def dead_letters(self) -> list[dict[str, Any]]:
@@ -366,22 +606,32 @@ class Queue:
         records = [json.loads(v) for v in self.redis.hvals(self.keys.dead)]
         return sorted(records, key=lambda r: [int(x) for x in str(r.get("entry", "0-0")).split("-")])
 
-    def requeue_dead(self) -> int:
-        """Put every dead letter back on the queue as a fresh job (delivery count reset)."""
-        moved = 0
+    def requeue_dead(self) -> tuple[int, int]:
+        """Put every dead letter back on the queue as a fresh job (delivery count reset).
+
+        Returns (requeued, kept): a dead letter that holds only a prefix of its payload (too large, or a
+        foreign entry) cannot be requeued; it stays, for the producer to resend.
+        """
+        moved = kept = 0
         for field, value in self.redis.hgetall(self.keys.dead).items():
             record = json.loads(value)
+            if record.get("truncated") or str(record.get("error", "")).startswith("foreign entry"):
+                kept += 1
+                continue
             pipe = self.redis.pipeline(transaction=True)
             pipe.xadd(self.keys.stream, {"j": record["payload"].encode("utf-8", "surrogateescape"), "n": 0})
             pipe.hdel(self.keys.dead, field)
+            pipe.zrem(self.keys.dead_order, field)
+            pipe.hincrby(self.keys.dead_stats, "bytes", -len(value))
             pipe.execute()
             moved += 1
-        return moved
+        return moved, kept
 
     def purge_dead(self) -> int:
         """Delete every dead letter; returns how many."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.hlen(self.keys.dead)
-        pipe.delete(self.keys.dead)
-        count, _ = pipe.execute()
+        pipe.delete(self.keys.dead, self.keys.dead_order)
+        pipe.hdel(self.keys.dead_stats, "bytes")
+        count, *_ = pipe.execute()
         return int(count)

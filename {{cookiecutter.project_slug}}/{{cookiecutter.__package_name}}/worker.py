@@ -1,14 +1,19 @@
-"""The worker loop: take batches, store them, ack them; retry, split, dead-letter and recover; stop cleanly.
+"""The worker loop: take batches, store them, ack them; pause on systemic faults; dead-letter only bad jobs.
 
 A batch is stored before it is acked, so a crash at any instant leaves its jobs pending (redelivered, and
-stored once thanks to the store's idempotency), never acked-but-unstored. Transient errors (Redis or
-PostgreSQL down) retry the same batch in place with backoff; any other error splits the batch in halves until
-the failing jobs are alone, and only those are retried later (backoff, then dead letters after
-MAX_DELIVERIES).
+stored once thanks to the store's idempotency), never acked-but-unstored. Every error is diagnosed by what it
+means (faults.py): a *systemic* fault (Redis or PostgreSQL down, read-only, privileges revoked, schema
+missing, out of memory) fails every job, so the worker keeps the batch, pauses with backoff (one
+`event=paused` line per try, shown by `status`) and resumes by itself. A *job* fault (invalid, the team's
+transform failing on it, a constraint it violates) splits the batch in halves until the failing jobs are
+alone; only those are retried later and then dead-lettered. An *unknown* store error is blamed on a job only
+when another job of the same batch stored; otherwise it counts as systemic. Foreign or oversized entries are
+dead-lettered at once.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue as pyqueue
 import random
@@ -18,28 +23,35 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import redis
 
-from . import logs
+from . import faults, logs
 from .config import Config
+from .faults import Diagnosis, Fault
 from .heartbeat import Heartbeat
 from .prepare import Prepared, prepare
-from .queue import Job, Queue, connect
+from .queue import Job, Limits, Queue, connect
 from .shutdown import Shutdown
-from .store import TRANSIENT as STORE_TRANSIENT
 from .store import Store
+from .validate import UTC
 
-TRANSIENT: tuple[type[BaseException], ...] = (
-    redis.ConnectionError,
-    redis.TimeoutError,
-    redis.ReadOnlyError,
-    *STORE_TRANSIENT,
-)
 RECONNECT_BASE_SECONDS = 0.2
 RECONNECT_MAX_SECONDS = 10.0
 RECLAIM_PER_ROUND = 500  # singletons taken over per round before new work gets a turn
 STUCK_AFTER_CLAIM_IDLES = 10  # a batch held this many CLAIM_IDLE_SECONDS is let go: the heartbeat stops on it
+# A batch handed to the store thread: (token of its place in `waiting`, jobs, prepared rows or None).
+Handoff = tuple[int | None, list[Job], Prepared | None]
+
+
+class Paused(Exception):
+    """Raised inside a batch when every job would fail now: the batch is kept and tried again later."""
+
+    def __init__(self, diagnosis: Diagnosis, error: str) -> None:
+        super().__init__(error)
+        self.diagnosis = diagnosis
+        self.error = error
 
 
 def worker_id() -> str:
@@ -63,6 +75,9 @@ class Outcome:
     failed: list[tuple[Job, str]] = field(default_factory=list)
     stored: int = 0
     splits: int = 0
+    saves: int = 0  # store calls that succeeded with rows in them: proof that the store works
+    unknown: str = ""  # the reason of the last failure that could not be classified
+    deferred: list[tuple[Job, str]] = field(default_factory=list)  # unproven: retried, delivery not counted
 
 
 class Worker:
@@ -71,20 +86,28 @@ class Worker:
     def __init__(self, config: Config, *, install_signals: bool = True) -> None:
         self.config = config
         self.id = worker_id()
-        self.queue = Queue(connect(config), config.queue_name)
+        limits = Limits.of(config)
+        self.queue = Queue(connect(config), config.queue_name, limits)
         self.store = Store(config, application_name=self.id)
         self.shutdown = Shutdown(config.shutdown_timeout_seconds)
         self.install_signals = install_signals
         self.holding: dict[str, list[str]] = {"reading": [], "storing": []}
         self.since: dict[str, float] = {"reading": 0.0, "storing": 0.0}
+        self.waiting: dict[int, tuple[float, list[str]]] = {}  # batches in the hand-off queue
+        self.tokens = itertools.count()
+        self.paused: dict[str, tuple[str, float]] = {}  # where -> (reason, since epoch s)
+        self.store_ok_at = float("-inf")  # monotonic time of the last store call that stored rows
+        self.unknown_at = float("-inf")  # monotonic time of the last store error that could not be classified
         self.reported_stuck: set[float] = set()
-        self.handoff: pyqueue.Queue[tuple[list[Job], Prepared | None] | None] = pyqueue.Queue(maxsize=1)
+        self.handoff: pyqueue.Queue[Handoff | None] = pyqueue.Queue(maxsize=1)
         self.crashed = False
         self.heartbeat = Heartbeat(
-            Queue(connect(config), config.queue_name),
+            Queue(connect(config), config.queue_name, limits),
             self.id,
             config.heartbeat_seconds,
             self.held,
+            self.state,
+            forget_after=2 * config.claim_idle_seconds,
         )
 
     # --- the loop -----------------------------------------------------------------------------------------
@@ -124,11 +147,13 @@ class Worker:
         self.holding[stage] = [job.entry_id for job in jobs]
 
     def held(self) -> list[str]:
-        """The jobs the heartbeat keeps for this worker: not those of a batch stuck for too long (a hang)."""
+        """Every job this worker holds (reading, waiting in the hand-off queue, storing), for the heartbeat;
+        not those of a batch stuck for too long (a hang)."""
         limit = time.monotonic() - STUCK_AFTER_CLAIM_IDLES * self.config.claim_idle_seconds
         ids: list[str] = []
-        for stage, entry_ids in list(self.holding.items()):
-            since = self.since[stage]
+        stages = [(stage, self.since[stage], entry_ids) for stage, entry_ids in list(self.holding.items())]
+        stages += [("waiting", since, entry_ids) for since, entry_ids in list(self.waiting.values())]
+        for stage, since, entry_ids in stages:
             if entry_ids and since < limit:
                 if since not in self.reported_stuck:
                     self.reported_stuck.add(since)
@@ -137,50 +162,77 @@ class Worker:
             ids.extend(entry_ids)
         return ids
 
+    def state(self) -> str:
+        """What `status` shows for this worker: "" when working, "paused|<reason>|<since>" when paused."""
+        for reason, since in list(self.paused.values()):
+            return f"paused|{reason}|{datetime.fromtimestamp(since, UTC).isoformat(timespec='seconds')}"
+        return ""
+
     def start_backends(self) -> bool:
-        """Create the consumer group and the schema, waiting (with backoff) for Redis and the store."""
+        """Create the consumer group and the schema, pausing (backoff) while Redis or the store cannot."""
         failures = 0
         while not self.shutdown.requested.is_set():
             try:
                 self.queue.ensure_group()
                 self.store.migrate()  # idempotent; a worker never runs against a missing schema
-                return True
-            except TRANSIENT as exc:
+            except Exception as exc:
+                diagnosis = faults.diagnose(exc)
+                if diagnosis.fault is not Fault.SYSTEMIC and not isinstance(exc, redis.RedisError):
+                    raise  # neither an outage nor Redis: a bug or a wrong setting, said once by the CLI
                 failures += 1
-                self.pause(exc, failures, where=type(exc).__module__.split(".")[0])
+                self.pause("start", diagnosis, describe(exc), failures)
+                continue
+            self.resume("start")
+            return True
         return False
 
     def read_loop(self) -> None:
         next_maintenance = 0.0
         failures = 0
         while not self.shutdown.requested.is_set():
+            if time.monotonic() >= next_maintenance:
+                next_maintenance = time.monotonic() + min(1.0, self.config.heartbeat_seconds)
+                self.maintain_or_log()
             try:
-                if time.monotonic() >= next_maintenance:
-                    self.maintain()
-                    next_maintenance = time.monotonic() + min(1.0, self.config.heartbeat_seconds)
                 jobs = self.queue.read(self.id, self.config.batch_size, self.config.poll_timeout_ms)
-                failures = 0
-            except TRANSIENT as exc:
+            except redis.RedisError as exc:  # any Redis error: never a crash loop; wait and try again
                 failures += 1
-                self.pause(exc, failures, where="redis")
+                self.pause("redis", faults.diagnose(exc), describe(exc), failures)
                 continue
+            if failures:
+                failures = 0
+                self.resume("redis")
             if jobs:
                 self.submit(jobs)
+
+    def maintain_or_log(self) -> None:
+        """Maintenance is best effort: over maxmemory (say) promoting retries fails, while reading, storing
+        and acking still work and free memory, so the loop goes on."""
+        try:
+            self.maintain()
+        except redis.RedisError as exc:
+            logs.warning(
+                "maintenance_skipped", reason=faults.diagnose(exc).reason, error=describe(exc), worker=self.id
+            )
 
     def submit(self, jobs: list[Job]) -> None:
         """Prepare a batch here (CPU) and hand it to the store thread (mostly waiting on I/O)."""
         self.hold("reading", jobs)
+        clean = [job for job in jobs if not job.problem]
         try:
-            prepared: Prepared | None = prepare(jobs)
+            prepared: Prepared | None = prepare(clean) if clean else None
         except Exception:  # the store thread retries it piece by piece to find the failing jobs
             prepared = None
-        self.handoff.put((jobs, prepared))  # waits while the store thread is busy with the previous batch
+        token = next(self.tokens)
+        self.waiting[token] = (time.monotonic(), self.holding["reading"])  # held while it waits its turn
+        self.handoff.put((token, jobs, prepared))  # waits while the store thread is busy with the last one
         self.holding["reading"] = []
 
     def store_loop(self) -> None:
         try:
             while (item := self.handoff.get()) is not None:
-                self.handle(*item)
+                token, jobs, prepared = item
+                self.handle(jobs, prepared, token)
                 self.handoff.task_done()
         except Exception as exc:  # a bug: stop taking work; jobs in hand stay pending for another worker
             self.crashed = True
@@ -212,38 +264,57 @@ class Worker:
                 self.queue.finish([], dead=[(job, error)], worker=self.id)
                 logs.warning("job_dead", entry=job.entry_id, deliveries=job.deliveries, error=error)
             else:
-                self.handoff.put(([job], None))
+                self.handoff.put((None, [job], None))
                 self.handoff.join()  # one at a time: if it kills the worker, no other job was delivered too
 
-    def pause(self, exc: BaseException, failures: int, where: str) -> None:
-        delay = min(RECONNECT_MAX_SECONDS, RECONNECT_BASE_SECONDS * 2 ** (failures - 1)) * random.uniform(
-            0.5, 1
-        )
-        logs.warning("backend_unavailable", backend=where, error=describe(exc), retry_in_s=round(delay, 2))
+    def pause(self, where: str, diagnosis: Diagnosis, error: str, failures: int) -> None:
+        """Wait with backoff before trying again; one line per try; `status` shows it (via the heartbeat)."""
+        reason = diagnosis.reason
+        if self.paused.get(where, ("",))[0] != reason:
+            self.paused[where] = (reason, time.time())
+        since = datetime.fromtimestamp(self.paused[where][1], UTC).isoformat(timespec="seconds")
+        delay = min(RECONNECT_MAX_SECONDS, RECONNECT_BASE_SECONDS * 2 ** min(failures - 1, 30))
+        delay *= random.uniform(0.5, 1)
+        logs.error("paused", reason=reason, since=since, where=where, error=error, retry_in_s=round(delay, 2))
         self.shutdown.wait(delay)
+
+    def resume(self, where: str) -> None:
+        paused = self.paused.pop(where, None)
+        if paused is not None:
+            logs.info("resumed", reason=paused[0], where=where, paused_s=round(time.time() - paused[1], 1))
 
     # --- one batch ----------------------------------------------------------------------------------------
 
-    def handle(self, jobs: Sequence[Job], prepared: Prepared | None = None) -> None:
-        """Store a batch and settle every job in it; on transient errors retry in place, or hand it back."""
+    def handle(self, jobs: Sequence[Job], prepared: Prepared | None = None, token: int | None = None) -> None:
+        """Store a batch and settle every job in it; while a systemic fault lasts, pause and try again."""
         self.hold("storing", jobs)
+        self.waiting.pop(token, None)  # type: ignore[arg-type]
+        foreign = [(job, job.problem) for job in jobs if job.problem]
+        clean = [job for job in jobs if not job.problem] if foreign else jobs
         failures = 0
+        outcome: Outcome | None = None
         try:
             while True:
                 started = time.perf_counter()
                 try:
-                    outcome = Outcome()
-                    self.attempt(jobs, outcome, prepared)
-                    prepared = None  # a retry prepares again
+                    if outcome is None:  # after Redis refused the settlement, only the settlement is retried
+                        outcome = Outcome(refused=list(foreign))
+                        if clean:
+                            self.attempt(clean, outcome, prepared)
+                        self.prove(outcome, lone=len(clean) == 1)
                     self.settle(outcome)
-                except TRANSIENT as exc:
+                except (Paused, redis.RedisError) as exc:
+                    if isinstance(exc, Paused):
+                        outcome = None  # the store refused: store the batch again
                     failures += 1
                     if not self.shutdown.requested.is_set():
-                        self.pause(exc, failures, where=type(exc).__module__.split(".")[0])
+                        diagnosis = exc.diagnosis if isinstance(exc, Paused) else faults.diagnose(exc)
+                        self.pause("store", diagnosis, describe(exc), failures)
                     if self.shutdown.requested.is_set():
-                        self.hand_back(jobs)
+                        self.hand_back(clean)  # foreign entries stay pending: the taker dead-letters them
                         return
                     continue
+                self.resume("store")
                 logs.info(
                     "batch_stored",
                     jobs=len(jobs),
@@ -258,31 +329,69 @@ class Worker:
             self.holding["storing"] = []
 
     def attempt(self, jobs: Sequence[Job], outcome: Outcome, prepared: Prepared | None = None) -> None:
-        """Prepare and store jobs; a non-transient error splits them to isolate the failing ones."""
+        """Prepare and store jobs; a job fault splits them to isolate the failing ones; systemic: Paused."""
         try:
             if prepared is None:
                 prepared = prepare(jobs)
+        except Exception as exc:  # the team's transform (or prepare) failed on these jobs: theirs
+            self.split(jobs, outcome, describe(exc), Diagnosis(Fault.JOB, "transform_error"))
+            return
+        try:
             outcome.stored += self.store.save(prepared.rows)
-        except TRANSIENT:
-            raise
         except Exception as exc:
             self.store.reset()
-            if len(jobs) == 1:
-                outcome.failed.append((jobs[0], describe(exc)))
-                return
-            outcome.splits += 1
-            middle = len(jobs) // 2
-            self.attempt(jobs[:middle], outcome)
-            self.attempt(jobs[middle:], outcome)
+            diagnosis = faults.diagnose(exc)
+            if diagnosis.fault is Fault.SYSTEMIC:
+                self.store.close()  # the next try connects afresh: new role rights, new server, new settings
+                raise Paused(diagnosis, describe(exc)) from exc
+            self.split(jobs, outcome, describe(exc), diagnosis)
             return
         refused = {job.entry_id for job, _ in prepared.refused}
+        if len(refused) < len(jobs):
+            outcome.saves += 1
+            self.store_ok_at = time.monotonic()
         outcome.done.extend(job for job in jobs if job.entry_id not in refused)
         outcome.refused.extend(prepared.refused)
+
+    def split(self, jobs: Sequence[Job], outcome: Outcome, error: str, diagnosis: Diagnosis) -> None:
+        """Halve the jobs and try each half, until a failing job is alone: that one has failed."""
+        if len(jobs) == 1:
+            outcome.failed.append((jobs[0], error))
+            if diagnosis.fault is Fault.UNKNOWN:
+                outcome.unknown = diagnosis.reason
+            return
+        outcome.splits += 1
+        middle = len(jobs) // 2
+        self.attempt(jobs[:middle], outcome)
+        self.attempt(jobs[middle:], outcome)
+
+    def prove(self, outcome: Outcome, lone: bool) -> None:
+        """An unclassified store error is blamed on the job only with proof that the store works: another
+        job of the same batch stored, or (a job alone) other jobs stored since the last such error. Without
+        proof a lone job is deferred (retried later, its delivery not counted) so that other jobs can give
+        the proof, and a batch of several is a systemic fault (pause)."""
+        if not outcome.unknown:
+            return
+        proven = outcome.saves > 0 or (lone and self.store_ok_at > self.unknown_at)
+        self.unknown_at = time.monotonic()
+        if proven:
+            return
+        if lone:
+            outcome.deferred, outcome.failed = outcome.failed, []
+            return
+        error = outcome.failed[-1][1] if outcome.failed else outcome.unknown
+        raise Paused(Diagnosis(Fault.SYSTEMIC, f"unproven_{outcome.unknown}"), error)
 
     def settle(self, outcome: Outcome) -> None:
         """Ack what is done, dead-letter what is refused or out of deliveries, schedule the rest to retry."""
         retry: list[tuple[Job, float]] = []
         dead = list(outcome.refused)
+        for job, error in outcome.deferred:  # the same delivery count when it comes back
+            delay = self.retry_delay(job.deliveries)
+            retry.append((job._replace(deliveries=job.deliveries - 1), time.time() + delay))
+            logs.warning(
+                "job_deferred", entry=job.entry_id, in_s=round(delay, 2), reason=outcome.unknown, error=error
+            )
         for job, error in outcome.failed:
             if job.deliveries >= self.config.max_deliveries:
                 dead.append((job, error))
@@ -296,9 +405,18 @@ class Worker:
                     in_s=round(delay, 2),
                     error=error,
                 )
+        dropped = self.queue.finish(outcome.done, retry=retry, dead=dead, worker=self.id)
         for job, error in dead:
             logs.warning("job_dead", entry=job.entry_id, deliveries=job.deliveries, error=error)
-        self.queue.finish(outcome.done, retry=retry, dead=dead, worker=self.id)
+        if dropped:
+            limits = self.queue.limits
+            logs.warning(
+                "dead_letters_dropped",
+                dropped=dropped,
+                max_count=limits.dead_max_count,
+                max_bytes=limits.dead_max_bytes,
+                detail="the oldest dead letters were dropped to stay within DEAD_LETTER_MAX_COUNT/_BYTES",
+            )
 
     def retry_delay(self, deliveries: int) -> float:
         """Exponential backoff with jitter: base * 2^(deliveries-1), capped, times a random 0.5-1."""

@@ -1,0 +1,341 @@
+"""The worker at production's edges: systemic faults pause it (never dead letters), foreign entries, Redis at
+maxmemory, oversized payloads, bounded dead letters, slow stores, dead workers in `status`, secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import redis
+from conftest import RedisServer, Services, {% if cookiecutter.use_postgres %}as_role, schema_of, {% endif %}wait_until
+from eventgen import lines, make_events
+from test_worker import assert_stored_exactly_once
+
+from {{ cookiecutter.__package_name }} import logs
+from {{ cookiecutter.__package_name }}.queue import Queue
+
+INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
+
+
+@contextmanager
+def captured_logs() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    logs.setup("info", out)
+    try:
+        yield out
+    finally:
+        logs.setup("info")
+
+
+def paused_reason(services: Services) -> str | None:
+    """The reason the first paused worker in `status` gives, if any."""
+    for worker in services.status()["workers"]:
+        if worker["paused"]:
+            return str(worker["paused"]["reason"])
+    return None
+
+
+def assert_pauses_then_drains(
+    services: Services, reason: str, break_it: Callable[[], None], fix_it: Callable[[], None], seed: int
+) -> None:
+    """Some jobs stored, then a systemic fault: the worker pauses with `reason` (status shows it), nothing
+    is dead-lettered; once fixed, every job is stored exactly once."""
+    events = make_events(1500, seed=seed)
+    services.cli("enqueue", "-", input=lines(events[:500])).check_returncode()
+    with captured_logs() as out, services.worker_thread(BATCH_SIZE="100") as worker:
+        wait_until(services.drained, 60, what="the first jobs stored")
+        break_it()
+        services.cli("enqueue", "-", input=lines(events[500:])).check_returncode()
+        wait_until(lambda: paused_reason(services) == reason, 60, what=f"status to show paused: {reason}")
+        shown = services.cli("status").stdout
+        assert f"paused: {reason} since " in shown, shown
+        time.sleep(1.0)  # let it retry a few times while broken
+        assert services.status()["dead"] == 0, services.cli("dead", "list").stdout
+        assert not worker.crashed
+        fix_it()
+        wait_until(services.drained, 60, what="drained once the fault is fixed")
+        wait_until(lambda: paused_reason(services) is None, 30, what="status to stop showing paused")
+    log = out.getvalue()
+    assert f"at=error event=paused reason={reason} since=" in log
+    assert "event=resumed" in log and "job_dead" not in log
+    assert services.status()["dead"] == 0
+    assert_stored_exactly_once(services, events)
+{%- if cookiecutter.use_postgres %}
+
+
+def database_name(services: Services) -> str:
+    return str(services.query("SELECT current_database()")[0][0])
+
+
+def cut_connections(services: Services) -> None:
+    """Drop the worker's connections (a failover does): the next ones see the database's new state."""
+    services.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{database_name(services)}' AND pid <> pg_backend_pid()"
+    )
+
+
+def test_read_only_database_pauses_and_dead_letters_nothing(services: Services) -> None:
+    name = database_name(services)
+
+    def read_only() -> None:
+        services.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        cut_connections(services)
+
+    def writable() -> None:
+        services.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+
+    try:
+        assert_pauses_then_drains(services, "database_read_only", read_only, writable, seed=101)
+    finally:
+        writable()
+
+
+def test_insert_revoked_pauses_and_dead_letters_nothing(services: Services) -> None:
+    """Heroku's "Access Restricted" (a plan over its storage): SELECT still works, INSERT is refused."""
+    role = f"restricted_{services.queue_name.replace('-', '_')}"
+    url = admin = services.database_url
+    schema = schema_of(admin)
+    services.execute(
+        f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}'",
+        f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {schema} TO {role}",
+    )
+    services.database_url = as_role(services.database_url, role, f"pw-{role}")
+    services.env["DATABASE_URL"] = services.database_url
+    try:
+        assert_pauses_then_drains(
+            services,
+            "insufficient_privilege",
+            lambda: services.execute(f"REVOKE INSERT ON ALL TABLES IN SCHEMA {schema} FROM {role}", url=url),
+            lambda: services.execute(f"GRANT INSERT ON ALL TABLES IN SCHEMA {schema} TO {role}", url=url),
+            seed=102,
+        )
+    finally:
+        services.stop_all()
+        services.execute(f"DROP OWNED BY {role}", f"DROP ROLE {role}", url=admin)
+
+
+def test_missing_table_pauses_and_dead_letters_nothing(services: Services) -> None:
+    assert_pauses_then_drains(
+        services,
+        "undefined_table",
+        lambda: services.execute("ALTER TABLE events RENAME TO events_away"),
+        lambda: services.execute("ALTER TABLE events_away RENAME TO events"),
+        seed=103,
+    )
+
+
+def test_an_unclassified_store_error_is_blamed_on_a_job_only_with_proof(services: Services) -> None:
+    """A trigger raising (SQLSTATE P0001: not classified) for one job while others store: that job is dead;
+    raising for every job: a systemic fault, the worker pauses and dead-letters nothing more."""
+    header = "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+    refuse = header + " AS $$ BEGIN {} RETURN NEW; END $$"
+    services.execute(
+        refuse.format("IF NEW.id LIKE 'trig-%' THEN RAISE EXCEPTION 'refused by a trigger'; END IF;"),
+        "CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse()",
+    )
+    events = make_events(1200, seed=108)
+    trig = {"id": "trig-1", "account": "a", "amount": 1, "occurred_at": "2025-01-01T00:00:00Z"}
+    services.cli("enqueue", "-", input=lines([*events[:100], trig, *events[100:200]])).check_returncode()
+    with captured_logs() as out, services.worker_thread():
+        sent = 200
+        while services.status()["dead"] == 0:  # other jobs keep storing: the proof that it is trig-1's
+            assert sent < 1000, "trig-1 was never dead-lettered"
+            services.cli("enqueue", "-", input=lines(events[sent : sent + 20])).check_returncode()
+            sent += 20
+            time.sleep(0.2)
+        services.cli("enqueue", "-", input=lines(events[sent:1000])).check_returncode()
+        wait_until(services.drained, 60, what="drained")
+        services.execute(refuse.format("RAISE EXCEPTION 'refused by a trigger';"))
+        services.cli("enqueue", "-", input=lines(events[1000:])).check_returncode()
+        reason = "unproven_database_error_p0001"
+        wait_until(lambda: paused_reason(services) == reason, 60, what="paused: unproven")
+        assert services.status()["dead"] == 1
+        services.execute("DROP TRIGGER refuse ON events")
+        wait_until(services.drained, 60, what="drained once the trigger is gone")
+    assert_stored_exactly_once(services, events)
+    (record,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
+    assert '"trig-1"' in record["payload"] and "refused by a trigger" in record["error"]
+    assert f"event=paused reason={reason}" in out.getvalue()
+{%- endif %}
+
+
+def test_foreign_entries_are_dead_lettered_at_once(services: Services) -> None:
+    events = make_events(600, seed=104)
+    stream = "{" + services.queue_name + "}:stream"
+    services.cli("enqueue", "-", input=lines(events[:300])).check_returncode()
+    valid = json.dumps(events[0]).encode()
+    foreign = [
+        {"j": valid, "n": "abc"},  # garbled delivery count
+        {"j": valid, "n": "0", "source": "billing"},  # a field the worker does not know
+        {"payload": valid},  # no j at all
+        {"j": b"\xff\xfe not utf-8", "n": "0"},
+        {"j": valid, "n": "1,2"},  # would break the read script's joined lists
+    ]
+    for fields in foreign:
+        services.redis.xadd(stream, fields)  # type: ignore[arg-type]
+    services.cli("enqueue", "-", input=lines(events[300:])).check_returncode()
+    with captured_logs() as out, services.worker_thread() as worker:
+        wait_until(lambda: services.drained() and services.status()["dead"] == 5, 60, what="5 dead letters")
+        assert not worker.crashed
+    assert_stored_exactly_once(services, events)
+    dead = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
+    errors = " | ".join(d["error"] for d in dead)
+    assert errors.count("foreign entry") == 4 and "garbled field n" in errors and "unknown fields" in errors
+    assert "missing field j" in errors and "malformed JSON" in errors
+    assert "Traceback" not in out.getvalue()
+
+
+def test_oversized_payloads_are_refused_and_dead_lettered_as_a_prefix(services: Services) -> None:
+    events = make_events(200, seed=105)
+    big = json.dumps({**events[0], "id": "big-1", "note": "x" * (3 * 2**20)}).encode()
+    text = lines(events[:100]) + big + b"\n" + lines(events[100:])
+    result = services.cli("enqueue", "-", input=text)
+    assert result.returncode == 1
+    assert "line=101" in result.stdout and "over PAYLOAD_MAX_BYTES=1048576" in result.stdout
+    assert "queued=200" in result.stdout
+    stream = "{" + services.queue_name + "}:stream"
+    services.redis.xadd(stream, {"j": big, "n": 0})  # a producer that does not check
+    with services.worker_thread(DEAD_LETTER_PAYLOAD_BYTES="300"):
+        wait_until(lambda: services.drained() and services.status()["dead"] == 1, 60, what="1 dead letter")
+    assert_stored_exactly_once(services, events)
+    (record,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
+    assert record["size"] == len(big) and record["sha1"] == hashlib.sha1(big).hexdigest()
+    assert record["truncated"] and len(record["payload"]) == 300
+    assert big.startswith(record["payload"].encode())
+    assert "PAYLOAD_MAX_BYTES" in record["error"]
+    assert "dead_not_requeued" in services.cli("dead", "requeue").stdout
+    assert services.status()["dead"] == 1, "a prefix is never requeued as if it were the job"
+
+
+def test_dead_letters_are_bounded(services: Services) -> None:
+    bad = [json.dumps({"id": f"bad-{i}", "amount": "x", "pad": "p" * 1000}).encode() for i in range(300)]
+    Queue(services.redis, services.queue_name).enqueue(bad)
+    env = {
+        "DEAD_LETTER_MAX_COUNT": "100",
+        "DEAD_LETTER_MAX_BYTES": "65536",
+        "DEAD_LETTER_PAYLOAD_BYTES": "256",
+    }
+    with captured_logs() as out, services.worker_thread(**env):
+        wait_until(services.drained, 60, what="drained")
+    report = services.status()
+    dead_key = "{" + services.queue_name + "}:dead"
+    kept = sum(len(v) for v in services.redis.hvals(dead_key))
+    assert 0 < report["dead"] <= 100 and kept <= 65536
+    assert report["dead"] + report["dead_dropped"] == 300
+    assert "event=dead_letters_dropped" in out.getvalue()
+    assert f"dropped over the caps: {report['dead_dropped']}" in services.cli("status").stdout
+    records = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
+    assert len(records) == report["dead"]
+    assert all(len(r["payload"]) <= 256 and r["truncated"] for r in records)
+
+
+def test_redis_at_maxmemory_never_crashes_and_drains_when_memory_returns(
+    services: Services, tmp_path: Path
+) -> None:
+    server = RedisServer(tmp_path / "redis", None, "--maxmemory-policy", "noeviction").start()
+    shared = services.redis
+    services.redis = redis.Redis.from_url(server.url)
+    services.env["REDIS_URL"] = server.url
+    try:
+        admin = redis.Redis.from_url(server.url)
+        admin.config_set("maxmemory", "1")  # full before the first start: XGROUP CREATE is refused
+        with captured_logs() as out, services.worker_thread() as worker:
+            wait_until(lambda: "where=start" in out.getvalue(), 30, what="paused at start")
+            assert "at=error event=paused reason=redis_oom" in out.getvalue()
+            admin.config_set("maxmemory", "0")
+            wait_until(lambda: "event=worker_started" in out.getvalue(), 30, what="started, memory back")
+        events = make_events(1000, seed=106)
+        bad = [b'{"id": "bad-1", "account": "a", "amount": "ten", "occurred_at": "2025-01-01"}', b"{oops"]
+        services.cli("enqueue", "-", input=lines(events)).check_returncode()
+        Queue(services.redis, services.queue_name).enqueue(bad)
+        admin.config_set("maxmemory", "1")  # full again, with work queued
+        with captured_logs() as out, services.worker_thread() as worker:
+            wait_until(lambda: "reason=redis_oom" in out.getvalue(), 30, what="the worker meets it")
+            {%- if cookiecutter.use_postgres %}
+            # XACK passes over maxmemory: every valid job is stored and acked; only the dead letters wait
+            wait_until(lambda: len(services.stored_ids()) == len(events), 60, what="valid jobs stored, full")
+            wait_until(lambda: services.status()["in_flight"] == 2, 30, what="only the 2 bad jobs held")
+            {%- endif %}
+            assert "FULL" in services.cli("status").stdout
+            time.sleep(1.0)
+            assert not worker.crashed and services.status()["dead"] == 0
+            admin.config_set("maxmemory", "0")
+            wait_until(lambda: services.drained() and services.status()["dead"] == 2, 60, what="drained")
+            assert not worker.crashed
+        assert "worker_crashed" not in out.getvalue() and "event=resumed" in out.getvalue()
+        assert_stored_exactly_once(services, events)
+    finally:
+        services.stop_all()
+        services.redis.close()
+        services.redis = shared
+        server.stop()
+
+
+def test_a_slow_store_keeps_every_held_batch_alive(services: Services) -> None:
+    """Stores slower than CLAIM_IDLE_SECONDS: the batch waiting for the store thread is held too."""
+    events = make_events(1200, seed=107)
+    slow = {"BATCH_SIZE": "100", "TEST_SAVE_SLEEP_MS": "1500"}  # CLAIM_IDLE_SECONDS is 0.6 in tests
+    workers = [services.start_worker(INSTRUMENTED, **slow) for _ in range(2)]
+    for worker in workers:
+        wait_until(lambda w=worker: "worker_started" in w.log.read_text(), 60, what="worker ready")  # type: ignore[attr-defined]
+    services.cli("enqueue", "-", input=lines(events)).check_returncode()
+    wait_until(services.drained, 120, what="drained by two slow workers")
+    assert_stored_exactly_once(services, events)
+    logs_ = [w.log.read_text() for w in workers]  # type: ignore[attr-defined]
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    assert not any("job_reclaimed" in log for log in logs_), "a live worker's batch was taken over"
+
+
+def test_status_shows_a_dead_worker_as_gone_and_forgets_it(services: Services) -> None:
+    worker = services.start_worker()
+    wait_until(lambda: services.status()["workers"], 30, what="the worker in status")
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    time.sleep(1.0)  # longer than CLAIM_IDLE_SECONDS (0.6 s in tests): the worker is gone
+    first = services.cli("status")
+    assert "workers: 0" in first.stdout and "gone: " in first.stdout, first.stdout
+    report: dict[str, Any] = json.loads(services.cli("status", "--json").stdout)
+    assert report["workers"] == [], "a gone worker is removed from the registry"
+
+
+def test_secrets_never_printed(services: Services) -> None:
+    hostile = {
+        "REDIS_URL": "redis://:p@ss-SECRET1@127.0.0.1:1/0",
+        "REDIS_URL ": "redis://127.0.0.1:1/0?password=SECRET2",
+        "REDIS_URL  ": "rediss://:SECRET3@127.0.0.1:1/0",
+        {%- if cookiecutter.use_postgres %}
+        "DATABASE_URL": "postgresql://u:p@ss-SECRET4@127.0.0.1:1/db",
+        "DATABASE_URL ": "host=127.0.0.1 port=1 dbname=db user=u password=SECRET5",
+        "DATABASE_URL  ": "host=h password=SECRET6 dbname",  # malformed: a configuration error
+        {%- endif %}
+    }
+    for name, value in hostile.items():
+        for argv in (["status"], ["enqueue", "-"], ["dead", "list"]{% if cookiecutter.use_postgres %}, ["migrate"]{% endif %}):
+            result = services.cli(*argv, input=b"", timeout=60, **{name.strip(): value})
+            printed = result.stdout + result.stderr
+            assert "Traceback" not in printed, printed
+            for secret in ("SECRET1", "SECRET2", "SECRET3", "SECRET4", "SECRET5", "SECRET6", "p@ss"):
+                assert secret not in printed, (argv, value, printed)
+{%- if cookiecutter.use_postgres %}
+    worker = services.start_worker(DATABASE_URL="postgresql://u:p@ss-SECRET7@127.0.0.1:1/db")
+    wait_until(lambda: "event=paused" in worker.log.read_text(), 30, what="the worker to pause")  # type: ignore[attr-defined]
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(20) == 0
+    log = worker.log.read_text()  # type: ignore[attr-defined]
+    assert "reason=database_unreachable" in log and "SECRET7" not in log and "p@ss" not in log
+{%- endif %}
+    assert logs.mask("redis://:p@ss-x@host/0") == "redis://:***@host/0"
+    assert logs.mask("postgresql://u:p@ss@h/db?password=x&sslmode=require") == (
+        "postgresql://u:***@h/db?password=***&sslmode=require"
+    )

@@ -1,0 +1,87 @@
+"""What an error means (faults.py), from errors the real servers give: systemic (pause) or the job's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis
+from conftest import RedisServer{% if cookiecutter.use_postgres %}, Services, as_role, schema_of{% endif %}
+
+from {{ cookiecutter.__package_name }}.faults import Fault, diagnose
+
+
+def diagnosis_of(action: object) -> tuple[Fault, str]:
+    try:
+        action()  # type: ignore[operator]
+    except Exception as exc:
+        found = diagnose(exc)
+        return found.fault, found.reason
+    raise AssertionError("no error raised")
+
+
+def test_redis_errors_by_reply(tmp_path: Path, redis_url: str) -> None:
+    unreachable = redis.Redis(port=1, socket_connect_timeout=1)
+    assert diagnosis_of(unreachable.ping) == (Fault.SYSTEMIC, "redis_unreachable")
+    client = redis.Redis.from_url(redis_url)
+    key = f"test-faults-{tmp_path.name}"
+    client.set(key, "a string")
+    try:
+        assert diagnosis_of(lambda: client.hset(key, "f", "v"))[0] is Fault.UNKNOWN  # WRONGTYPE
+    finally:
+        client.delete(key)
+    data_error = client.register_script("return redis.error_reply('DATA account total would overflow: a')")
+    assert diagnosis_of(data_error) == (Fault.JOB, "data_error")
+    server = RedisServer(tmp_path / "full", None, "--maxmemory-policy", "noeviction").start()
+    try:
+        full = redis.Redis.from_url(server.url)
+        full.config_set("maxmemory", "1")  # used memory is over maxmemory: what a full Heroku Redis does
+        assert diagnosis_of(lambda: full.set("one-more", "x")) == (Fault.SYSTEMIC, "redis_oom")
+        in_a_script = full.register_script("return redis.call('SET', KEYS[1], 'x')")
+        assert diagnosis_of(lambda: in_a_script(keys=["k"])) == (Fault.SYSTEMIC, "redis_oom")
+        full.replicaof("127.0.0.1", "1")  # a replica (of nothing reachable): read-only
+        full.config_set("maxmemory", "0")
+        assert diagnosis_of(lambda: full.set("k", "v")) == (Fault.SYSTEMIC, "redis_read_only")
+    finally:
+        server.stop()
+{%- if cookiecutter.use_postgres %}
+
+
+def test_postgres_errors_by_sqlstate(services: Services) -> None:
+    import psycopg2
+
+    def run(*statements: str, url: str = services.database_url) -> None:
+        conn = psycopg2.connect(url)
+        try:
+            with conn.cursor() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+        finally:
+            conn.close()
+
+    insert = "INSERT INTO events (id, account, amount, occurred_at) VALUES ('f-1', 'a', 1, now())"
+    cases = {
+        ("SET TRANSACTION READ ONLY", insert): (Fault.SYSTEMIC, "database_read_only"),
+        ("SELECT * FROM no_such_table",): (Fault.SYSTEMIC, "undefined_table"),
+        ("SELECT no_such_column FROM events",): (Fault.SYSTEMIC, "undefined_column"),
+        ("SELECT 1 / 0",): (Fault.JOB, "data_exception"),
+        (insert, insert): (Fault.JOB, "constraint_violation"),
+        ("SELECT pg_terminate_backend(pg_backend_pid())",): (Fault.SYSTEMIC, "database_unreachable"),
+        ("DO $$ BEGIN RAISE EXCEPTION 'a trigger said no'; END $$",): (Fault.UNKNOWN, "database_error_p0001"),
+    }
+    for statements, expected in cases.items():
+        assert diagnosis_of(lambda s=statements: run(*s)) == expected, statements
+    role = f"no_insert_{services.queue_name.replace('-', '_')}"
+    schema = schema_of(services.database_url)
+    services.execute(
+        f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}'", f"GRANT USAGE ON SCHEMA {schema} TO {role}"
+    )
+    try:
+        services.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        url = as_role(services.database_url, role, f"pw-{role}")
+        found = diagnosis_of(lambda: run(insert, url=url))
+        assert found == (Fault.SYSTEMIC, "insufficient_privilege")
+    finally:
+        services.execute(f"DROP OWNED BY {role}", f"DROP ROLE {role}")
+    refused = diagnosis_of(lambda: psycopg2.connect("postgresql://u@127.0.0.1:1/db", connect_timeout=2))
+    assert refused == (Fault.SYSTEMIC, "database_unreachable")
+{%- endif %}
