@@ -161,7 +161,8 @@ class PostgresServer:
     def _run(self, *argv: str) -> None:
         command = list(argv)
         if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-            command = ["runuser", "-u", "postgres", "--", *command]
+            runuser = shutil.which("runuser") or "/usr/sbin/runuser"  # /usr/sbin is off a plain PATH
+            command = [runuser, "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def start(self) -> PostgresServer:
