@@ -19,23 +19,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import redis
-
 from . import logs
 from .config import Config
+from .contract import ResultStore, SchemaNotReady
+from .faults import Fault, diagnose_redis
 from .heartbeat import Heartbeat
 from .prepare import Prepared, prepare
 from .queue import Job, Queue, connect
 from .shutdown import Shutdown
-from .store import TRANSIENT as STORE_TRANSIENT
 from .store import Store
 
-TRANSIENT: tuple[type[BaseException], ...] = (
-    redis.ConnectionError,
-    redis.TimeoutError,
-    redis.ReadOnlyError,
-    *STORE_TRANSIENT,
-)
 RECONNECT_BASE_SECONDS = 0.2
 RECONNECT_MAX_SECONDS = 10.0
 RECLAIM_PER_ROUND = 500  # singletons taken over per round before new work gets a turn
@@ -72,7 +65,7 @@ class Worker:
         self.config = config
         self.id = worker_id()
         self.queue = Queue(connect(config), config.queue_name)
-        self.store = Store(config, application_name=self.id)
+        self.store: ResultStore = Store(config, application_name=self.id)
         self.shutdown = Shutdown(config.shutdown_timeout_seconds)
         self.install_signals = install_signals
         self.holding: dict[str, list[str]] = {"reading": [], "storing": []}
@@ -137,15 +130,25 @@ class Worker:
             ids.extend(entry_ids)
         return ids
 
+    def systemic(self, exc: BaseException) -> bool:
+        """An error that every job would meet now (the queue's or the store's): keep the batch, wait."""
+        return Fault.SYSTEMIC in (diagnose_redis(exc).fault, self.store.diagnose(exc).fault)
+
     def start_backends(self) -> bool:
-        """Create the consumer group and the schema, waiting (with backoff) for Redis and the store."""
+        """Create the consumer group and check the schema, waiting (with backoff) for Redis and the store."""
         failures = 0
         while not self.shutdown.requested.is_set():
             try:
                 self.queue.ensure_group()
-                self.store.migrate()  # idempotent; a worker never runs against a missing schema
+                self.store.check_schema()  # never DDL here: migrations belong to the release phase
                 return True
-            except TRANSIENT as exc:
+            except SchemaNotReady as exc:
+                logs.error("schema_not_ready", worker=self.id, reason=str(exc))
+                self.crashed = True
+                return False
+            except Exception as exc:
+                if not self.systemic(exc):
+                    raise
                 failures += 1
                 self.pause(exc, failures, where=type(exc).__module__.split(".")[0])
         return False
@@ -160,7 +163,9 @@ class Worker:
                     next_maintenance = time.monotonic() + min(1.0, self.config.heartbeat_seconds)
                 jobs = self.queue.read(self.id, self.config.batch_size, self.config.poll_timeout_ms)
                 failures = 0
-            except TRANSIENT as exc:
+            except Exception as exc:
+                if not self.systemic(exc):
+                    raise
                 failures += 1
                 self.pause(exc, failures, where="redis")
                 continue
@@ -236,7 +241,9 @@ class Worker:
                     self.attempt(jobs, outcome, prepared)
                     prepared = None  # a retry prepares again
                     self.settle(outcome)
-                except TRANSIENT as exc:
+                except Exception as exc:
+                    if not self.systemic(exc):
+                        raise
                     failures += 1
                     if not self.shutdown.requested.is_set():
                         self.pause(exc, failures, where=type(exc).__module__.split(".")[0])
@@ -263,9 +270,9 @@ class Worker:
             if prepared is None:
                 prepared = prepare(jobs)
             outcome.stored += self.store.save(prepared.rows)
-        except TRANSIENT:
-            raise
         except Exception as exc:
+            if self.systemic(exc):
+                raise
             self.store.reset()
             if len(jobs) == 1:
                 outcome.failed.append((jobs[0], describe(exc)))
