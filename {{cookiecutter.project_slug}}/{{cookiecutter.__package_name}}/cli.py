@@ -17,7 +17,7 @@ from . import config as config_module
 from . import logs
 from .contract import StoreError
 from .queue import Queue, connect
-from .validate import Invalid, check_payload
+from .validate import Invalid, check_payload, set_unknown_fields
 
 EXIT_USAGE = 2
 
@@ -131,6 +131,7 @@ def migrate(settings: config_module.Config) -> int:
 
 def run(args: argparse.Namespace, settings: config_module.Config) -> int:
     command = args.command or "worker"
+    set_unknown_fields(settings.unknown_fields)  # the worker and `enqueue` refuse alike
     if command == "worker":
         from .worker import Worker
 

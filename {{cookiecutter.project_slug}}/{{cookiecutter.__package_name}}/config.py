@@ -61,10 +61,16 @@ SETTINGS: tuple[Setting, ...] = (
         "After SIGTERM the watchdog ends the process after this long (1-28, inside Heroku's 30 s).",
     ),
     Setting("LOG_LEVEL", "info", "debug, info, warning or error."),
+    Setting(
+        "UNKNOWN_FIELDS",
+        "ignore",
+        "A job field the schema does not declare: ignore it, or refuse the job (refuse).",
+    ),
 )
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 CERT_REQS = ("none", "optional", "required")
+UNKNOWN_FIELDS = ("ignore", "refuse")
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _LOCAL_HOSTS = {"localhost", ""}
 
@@ -86,6 +92,7 @@ class Config:
     retry_max_seconds: float
     shutdown_timeout_seconds: float
     log_level: str
+    unknown_fields: str = "ignore"
 
 
 def _raw(env: Mapping[str, str], name: str) -> str:
@@ -181,4 +188,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         retry_max_seconds=retry_max,
         shutdown_timeout_seconds=_number(env, "SHUTDOWN_TIMEOUT_SECONDS", 1, 28),
         log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS),
+        unknown_fields=_choice(env, "UNKNOWN_FIELDS", UNKNOWN_FIELDS),
     )
