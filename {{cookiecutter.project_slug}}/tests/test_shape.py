@@ -10,7 +10,7 @@ from eventgen import lines, make_events
 from {{ cookiecutter.__package_name }}.queue import Queue
 from {{ cookiecutter.__package_name }}.schema import FIELDS, KEY, Event
 
-NEWER = {"id": "new-1", "account": "a", "amount": 1, "occurred_at": "2025-01-01T00:00:00Z", "channel": "app"}
+NEWER = {**make_events(1, prefix="newer")[0], "promo_code": "X"}  # a field the schema does not declare
 
 
 def test_the_generator_makes_events_of_the_declared_shape() -> None:
@@ -26,7 +26,7 @@ def test_unknown_fields_are_ignored_by_default(services: Services) -> None:
 
 def test_unknown_fields_refused_in_strict_mode_on_every_path(services: Services) -> None:
     """UNKNOWN_FIELDS=refuse: `enqueue` refuses the line and the worker dead-letters the job, same reason."""
-    reason = "unknown field channel (UNKNOWN_FIELDS=refuse)"
+    reason = "unknown field promo_code (UNKNOWN_FIELDS=refuse)"
     result = services.cli("enqueue", "-", input=lines([NEWER]), UNKNOWN_FIELDS="refuse")
     assert result.returncode == 1 and "queued=0" in result.stdout and reason in result.stdout
     events = make_events(50, seed=41)

@@ -93,7 +93,7 @@ def test_batch_pipeline_agrees_with_the_plain_rules(records: list[dict[str, Any]
         micros = (event.occurred_at - EPOCH) // timedelta(microseconds=1)
         expected_rows.setdefault(event.id, (event.account, event.amount, micros))
     assert {job.entry_id: reason for job, reason in prepared.refused} == expected_refused
-    c = prepared.rows.columns
+    c = prepared.rows.rows.columns
     assert len(c["id"]) == len(set(c["id"]))
     columns = zip(c["id"], c["account"], c["amount"], c["occurred_at"], strict=True)
     got = {i: (a, u, t) for i, a, u, t in columns}
@@ -108,7 +108,8 @@ def test_duplicates_within_a_batch_keep_the_first() -> None:
         {"id": "y", "amount": 3, **base},
     ]
     prepared = prepare(jobs_of(records))
-    assert prepared.rows.columns["id"] == ["x", "y"] and prepared.rows.columns["amount"] == [1, 3]
+    columns = prepared.rows.rows.columns
+    assert columns["id"] == ["x", "y"] and columns["amount"] == [1, 3]
     assert prepared.refused == []
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from .faults import Diagnosis
-from .validate import Rows
+from .output import Batch
 
 
 class StoreError(Exception):
@@ -44,9 +44,9 @@ class ResultStore(Protocol):
         """
         ...
 
-    def save(self, rows: Rows) -> int:
-        """Store the rows in one transaction (jobs whose key is already stored add nothing); return how
-        many were new."""
+    def save(self, batch: Batch) -> int:
+        """Store a batch's job rows and output tables in one transaction; only jobs whose key is not stored
+        yet add anything (to any table). Return how many job rows were new."""
         ...
 
     def reset(self) -> None:

@@ -1,28 +1,35 @@
-"""The job's shape, declared once: its fields, their types and limits, and which field is the idempotency key.
+"""What the worker takes and stores, declared once: the job's fields, types, limits and idempotency key
+(`Event`, `KEY`), the columns `transform` adds to the stored rows (`EXTRA`) and the output tables it feeds
+(`OUTPUTS`).
 
 Everything else derives from `Event` below: validation with the same reasons on every path (the worker with
 or without pandas, `enqueue`), the DataFrame's columns and dtypes, the store's columns (PostgreSQL's staging
 table and COPY, the Redis layout) and the tests' event generator. msgspec decodes and validates a payload in
 one pass, in C; `__post_init__` adds the rules a type cannot say. To change the shape, edit `Event`, ship a
 migration for the new column and adapt `transform` (the README's "Make it yours" walks through it).
+An output table gets one row per contributing job from `transform` (column `job`: the job's key); the store
+merges into the table only the rows of jobs whose key it newly recorded, in the same transaction, so a job
+delivered twice changes no table.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
-UTC = timezone(timedelta(0))
+UTC = timezone.utc  # noqa: UP017 (msgspec gives this very object for a "Z" time; datetime.UTC is 3.11+)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_TEXT = 255  # characters in a text field
 MAX_AMOUNT = 10**11  # |amount| must be below this
 
 Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
-Amount = Annotated[float, Meta(gt=-MAX_AMOUNT, lt=MAX_AMOUNT)]  # stored to 4 decimals (numeric(20, 4))
+# Stored to 4 decimals (numeric(20, 4)); "decimals" also makes the Redis store's sums exact (integer units).
+Amount = Annotated[float, Meta(gt=-MAX_AMOUNT, lt=MAX_AMOUNT, extra={"decimals": 4})]
 
 
 class Event(msgspec.Struct):
@@ -34,10 +41,51 @@ class Event(msgspec.Struct):
     occurred_at: datetime  # RFC 3339 date-time; without a zone it is UTC; 1900 <= t < 2200
 
     def __post_init__(self) -> None:
-        self.occurred_at = moment("occurred_at", self.occurred_at)
+        at = self.occurred_at
+        if at.tzinfo is not UTC or not EARLIEST <= at < LATEST:  # else the usual: in range, with Z
+            self.occurred_at = moment("occurred_at", at)
 
 
 KEY = "id"
+
+# Columns that transform adds to the stored job rows (name -> type), after Event's fields; each needs a
+# column in `events` (a migration).
+EXTRA: dict[str, type] = {}
+
+
+class AccountTotal(msgspec.Struct):
+    """The demo's output table (`account_totals`): per account, the sum, count and latest event time."""
+
+    account: str
+    total_amount: Amount
+    event_count: int
+    last_event_at: datetime
+
+
+Merge = Literal["add", "greatest", "least", "first"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """An output table: its row (a Struct: column names and types), its key, and how a new row merges.
+
+    merge: for each non-key column, how the rows of one batch combine with each other and with the stored
+    row: "add" (sums, counts), "greatest"/"least" (latest/earliest), "first" (kept once set).
+    """
+
+    row: type[msgspec.Struct]
+    key: tuple[str, ...]
+    merge: dict[str, Merge]
+
+
+OUTPUTS: dict[str, Table] = {
+    "account_totals": Table(
+        AccountTotal,
+        key=("account",),
+        merge={"total_amount": "add", "event_count": "add", "last_event_at": "greatest"},
+    ),
+}
+JOB = "job"  # in an output row from transform: the key of the job it comes from
 
 
 def moment(name: str, value: datetime) -> datetime:
@@ -53,11 +101,28 @@ def moment(name: str, value: datetime) -> datetime:
 
 # --- derived from the declaration (nothing below names a field) ------------------------------------------
 
+
+def types_of(row: type[msgspec.Struct]) -> dict[str, type]:
+    """Column name -> Python type (str, int, float, bool, datetime), in declaration order."""
+    fields = msgspec.structs.fields(row)
+    return {field.name: getattr(field.type, "__origin__", field.type) for field in fields}
+
+
+def decimals_of(row: type[msgspec.Struct]) -> dict[str, int]:
+    """Column name -> decimals kept, for float columns that declare them (Meta(extra={"decimals": n}))."""
+    out: dict[str, int] = {}
+    for field in msgspec.structs.fields(row):
+        for meta in getattr(field.type, "__metadata__", ()):
+            if isinstance(meta, Meta) and meta.extra and "decimals" in meta.extra:
+                out[field.name] = int(meta.extra["decimals"])
+    return out
+
+
 FIELDS: tuple[str, ...] = Event.__struct_fields__
-TYPES: dict[str, type] = {
-    field.name: getattr(field.type, "__origin__", field.type) for field in msgspec.structs.fields(Event)
-}
+TYPES: dict[str, type] = types_of(Event)
 TEXT_FIELDS = tuple(name for name in FIELDS if TYPES[name] is str)
+STORED: dict[str, type] = {**TYPES, **EXTRA}  # the columns of a stored job row
+DECIMALS: dict[str, int] = decimals_of(Event)
 
 
 class Strict(Event, forbid_unknown_fields=True):
