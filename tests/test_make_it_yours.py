@@ -74,7 +74,13 @@ PLAIN_EDITS = [
         '    return Output(events, {"account_totals": totals})\n',
         '    rows = [{**as_dict(e), "amount_cents": round(e.amount * 100)} for e in events]\n'
         "    channels = [\n"
-        '        {"job": e.id, "channel": e.channel, "event_count": 1, "total_amount": e.amount} for e in events\n'
+        "        {\n"
+        '            "job": e.id,\n'
+        '            "channel": e.channel,\n'
+        '            "event_count": 1,\n'
+        '            "total_amount": e.amount,\n'
+        "        }\n"
+        "        for e in events\n"
         "    ]\n"
         '    return Output(rows, {"account_totals": totals, "channel_totals": channels})\n',
     ),

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, NamedTuple
 
 from .schema import JOB, KEY, OUTPUTS, STORED, types_of
 from .validate import Rows
 
-R = TypeVar("R")
-T = TypeVar("T")
 
+class Output(NamedTuple):
+    """transform's result: the job rows to store, and rows for output tables (name -> rows).
 
-@dataclass(frozen=True)
-class Output(Generic[R, T]):  # noqa: UP046 (type parameter syntax needs Python 3.12)
-    """transform's result: the job rows to store, and rows for output tables (name -> rows)."""
+    With pandas, a DataFrame each; without, a list of Events or dicts each (see transform.py).
+    """
 
-    rows: R
-    tables: dict[str, T] = field(default_factory=dict)
+    rows: Any
+    tables: dict[str, Any]  # {} when transform feeds no table
 
 
 @dataclass(frozen=True)
