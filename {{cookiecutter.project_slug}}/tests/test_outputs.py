@@ -132,10 +132,21 @@ def test_the_store_is_derived_from_the_declaration(services: Services) -> None:
     """Each output table gets its writes from the declaration, applied only for the jobs just inserted."""
 {%- if cookiecutter.use_postgres %}
     from {{ cookiecutter.__package_name }} import store
+    from {{ cookiecutter.__package_name }}.validate import Rows
 
     assert any("stage_account_totals" in stage for stage in store.STAGES)
-    assert 'JOIN inserted i ON s."job" = i."id"' in store.UPSERT
-    assert '"total_amount" = t."total_amount" + EXCLUDED."total_amount"' in store.UPSERT
+    assert 'RETURNING "id"' in store.INSERT
+    assert '"total_amount" = t."total_amount" + EXCLUDED."total_amount"' in store.MERGE["account_totals"]
+    columns = {
+        "job": ["a", "b", "c"],
+        "account": ["x", "x", "x"],
+        "total_amount": [1.5, 2.0, 4.0],
+        "event_count": [1, 1, 1],
+        "last_event_at": [7, 9, 8],
+    }
+    merged = store.combine("account_totals", Rows(columns), new={"a", "c"})  # b was stored before
+    expected = {"account": ["x"], "total_amount": [5.5], "event_count": [2], "last_event_at": [8]}
+    assert merged.columns == expected
 {%- else %}
     from {{ cookiecutter.__package_name }}.output import Batch
     from {{ cookiecutter.__package_name }}.store import Store
