@@ -195,14 +195,17 @@ class Bench:
         }
 
     def ceiling(self, batch: int = 2000) -> dict[str, float]:
-        """PostgreSQL alone: the worker's own COPY + upsert statement, batch after batch, one connection."""
+        """PostgreSQL alone: the worker's own store.save (COPYs + one statement), batch after batch, one
+        connection, on batches prepared beforehand."""
         self.reset()
         os.environ["DATABASE_URL"] = self.db_url
         config = __import__(f"{self.package}.config", fromlist=["load"]).load()
         store_module = __import__(f"{self.package}.store", fromlist=["Store"])
-        validate = __import__(f"{self.package}.validate", fromlist=["Rows", "check_payload"])
-        rows = [validate.check_payload(p) for p in self.payloads]
-        batches = [validate.Rows.of(rows[i : i + batch]) for i in range(0, len(rows), batch)]
+        prepare = __import__(f"{self.package}.prepare", fromlist=["prepare"]).prepare
+        job = __import__(f"{self.package}.queue", fromlist=["Job"]).Job
+        jobs = [job(f"0-{i}", p, 0) for i, p in enumerate(self.payloads)]
+        # What the worker's store thread saves (job rows and output tables), prepared beforehand: not timed.
+        batches = [prepare(jobs[i : i + batch]).rows for i in range(0, len(jobs), batch)]
         store = store_module.Store(config)
         store.connect()
         t0 = time.perf_counter()

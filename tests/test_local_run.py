@@ -60,7 +60,7 @@ if action == "count":
             counted = int(cur.fetchone()[0])
     else:
         events = r.hlen(prefix + "events")
-        counted = sum(int(v) for v in r.hvals(prefix + "counts"))
+        counted = sum(int(v) for v in r.hvals(prefix + "account_totals:event_count"))
     print(json.dumps({"events": events, "counted": counted}))
 elif action == "create-db" or action == "drop-db":
     import psycopg2

@@ -13,6 +13,9 @@ import contextlib
 {%- if cookiecutter.use_postgres %}
 import glob
 {%- endif %}
+{%- if not cookiecutter.use_postgres %}
+import json
+{%- endif %}
 import os
 import shlex
 import shutil
@@ -456,9 +459,9 @@ class Services:
     def totals_from_events(self) -> dict[str, tuple[Decimal, int]]:
         out: dict[str, tuple[Decimal, int]] = {}
         for value in self.redis.hvals("{" + self.queue_name + "}:events"):
-            account, units, _ = value.decode().rsplit("|", 2)
-            total, count = out.get(account, (Decimal(0), 0))
-            out[account] = (total + Decimal(int(units)) / 10000, count + 1)
+            event = json.loads(value)  # the store's layout: the declared fields but the key, as JSON
+            total, count = out.get(event["account"], (Decimal(0), 0))
+            out[event["account"]] = (total + Decimal(round(event["amount"] * 10000)) / 10000, count + 1)
         return out
 {%- endif %}
 

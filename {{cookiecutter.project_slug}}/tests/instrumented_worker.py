@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from {{ cookiecutter.__package_name }} import cli, worker
+from {{ cookiecutter.__package_name }}.output import Batch
 from {{ cookiecutter.__package_name }}.queue import Job
-from {{ cookiecutter.__package_name }}.validate import Rows
 
 POISON = os.environ.get("TEST_POISON", "").encode()
 FAIL = os.environ.get("TEST_FAIL", "").encode()
@@ -46,11 +46,11 @@ def prepare(jobs: Sequence[Job]) -> worker.Prepared:
     return original_prepare(jobs)
 
 
-def save(self: worker.Store, rows: Rows) -> int:
+def save(self: worker.Store, batch: Batch) -> int:
     global saves
     if SAVE_SLEEP:
         time.sleep(SAVE_SLEEP)
-    stored = original_save(self, rows)
+    stored = original_save(self, batch)
     saves += 1
     if EXIT_AFTER_SAVE and saves >= EXIT_AFTER_SAVE:
         os._exit(9)

@@ -73,16 +73,19 @@ def test_a_failing_job_is_isolated_retried_then_dead(
     from {{ cookiecutter.__package_name }} import logs
     from {{ cookiecutter.__package_name }} import prepare as prepare_module
 
+    demo = prepare_module.transform
+
     def transform(batch: Any) -> Any:  # the team's code, failing on some rows
         ids = batch["id"].tolist() if hasattr(batch, "columns") else [e.id for e in batch]
         if any(i.startswith("fail-") for i in ids):
             raise ValueError("this job always fails")
-        return batch
+        return demo(batch)
 
     monkeypatch.setattr(prepare_module, "transform", transform)
     events = make_events(2000, seed=23)
     failing = [
-        {"id": f"fail-{i}", "account": "a", "amount": 1, "occurred_at": "2025-01-01"} for i in (1, 2, 3)
+        {"id": f"fail-{i}", "account": "a", "amount": 1, "occurred_at": "2025-01-01T00:00:00Z"}
+        for i in (1, 2, 3)
     ]
     services.cli("enqueue", "-", input=lines(events[:500] + failing + events[500:])).check_returncode()
     out = io.StringIO()

@@ -17,8 +17,9 @@ from typing import IO, NoReturn
 
 from . import config as config_module
 from . import logs
+from .contract import StoreError
 from .queue import Limits, Queue, connect
-from .validate import Invalid, check_payload
+from .validate import Invalid, check_payload, set_unknown_fields
 
 EXIT_USAGE = 2
 
@@ -36,7 +37,7 @@ def build_parser(prog: str) -> Parser:
     parser = Parser(prog=prog, description="Heroku worker: jobs from a Redis stream, results stored once.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.add_parser("worker", help="run the worker (the default; what the Procfile runs)")
-    commands.add_parser("migrate", help="create or update the schema (safe to repeat, and concurrently)")
+    commands.add_parser("migrate", help="apply pending schema migrations (release phase; safe to repeat)")
     enqueue = commands.add_parser("enqueue", help="queue one job per JSON line of FILE (or - for stdin)")
     enqueue.add_argument("file", nargs="?", default="-", metavar="FILE")
     status = commands.add_parser("status", help="queue depths and workers")
@@ -181,24 +182,31 @@ def dead(queue: Queue, action: str, out: IO[str]) -> int:
     return 0
 
 
+def migrate(settings: config_module.Config) -> int:
+    """The release phase: apply pending migrations, then create the consumer group."""
+    from .contract import ResultStore
+    from .store import Store
+
+    store: ResultStore = Store(settings, application_name="migrate")
+    try:
+        applied = store.migrate()
+        Queue(connect(settings), settings.queue_name).ensure_group()
+    finally:
+        store.close()
+    logs.info("migrated", queue=settings.queue_name, applied=",".join(applied) or "none")
+    return 0
+
+
 def run(args: argparse.Namespace, settings: config_module.Config) -> int:
     command = args.command or "worker"
+    set_unknown_fields(settings.unknown_fields)  # the worker and `enqueue` refuse alike
     if command == "worker":
         from .worker import Worker
 
         return Worker(settings).run()
     signal.signal(signal.SIGTERM, _terminate)
     if command == "migrate":
-        from .store import Store
-
-        store = Store(settings, application_name="migrate")
-        try:
-            store.migrate()
-            Queue(connect(settings), settings.queue_name).ensure_group()
-        finally:
-            store.close()
-        logs.info("migrated", queue=settings.queue_name)
-        return 0
+        return migrate(settings)
     queue = Queue(connect(settings), settings.queue_name, Limits.of(settings))
     if command == "enqueue":
         return enqueue(queue, args.file, sys.stdout)
@@ -226,6 +234,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_USAGE
+    except StoreError as exc:  # a failed migration (named), or a schema this code cannot run on
+        sys.stderr.write(f"{prog}: {args.command or 'worker'}: {logs.mask(str(exc))}\n")
+        return 1
     except redis.RedisError as exc:
         error = " ".join(str(exc).split())
         sys.stderr.write(f"{prog}: Redis error ({logs.mask(settings.redis_url)}): {logs.mask(error)}\n")

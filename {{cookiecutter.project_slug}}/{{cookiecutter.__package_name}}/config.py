@@ -77,10 +77,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Payload bytes a dead letter keeps (256 B-1 MiB); longer ones keep this prefix, their size and sha1.",
     ),
     Setting("LOG_LEVEL", "info", "debug, info, warning or error."),
+    Setting(
+        "UNKNOWN_FIELDS",
+        "ignore",
+        "A job field the schema does not declare: ignore it, or refuse the job (refuse).",
+    ),
 )
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 CERT_REQS = ("none", "optional", "required")
+UNKNOWN_FIELDS = ("ignore", "refuse")
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _LOCAL_HOSTS = {"localhost", ""}
 
@@ -106,6 +112,7 @@ class Config:
     dead_letter_max_count: int
     dead_letter_max_bytes: int
     dead_letter_payload_bytes: int
+    unknown_fields: str = "ignore"
 
     def secrets(self) -> list[str]:
         """The passwords in REDIS_URL and DATABASE_URL, for logs.hide()."""
@@ -258,4 +265,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         dead_letter_max_count=int(_number(env, "DEAD_LETTER_MAX_COUNT", 1, 10**7, integer=True)),
         dead_letter_max_bytes=int(_number(env, "DEAD_LETTER_MAX_BYTES", 65536, 2**30, integer=True)),
         dead_letter_payload_bytes=int(_number(env, "DEAD_LETTER_PAYLOAD_BYTES", 256, 2**20, integer=True)),
+        unknown_fields=_choice(env, "UNKNOWN_FIELDS", UNKNOWN_FIELDS),
     )

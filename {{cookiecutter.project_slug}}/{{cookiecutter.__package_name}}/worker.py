@@ -29,6 +29,7 @@ import redis
 
 from . import faults, logs
 from .config import Config
+from .contract import ResultStore, SchemaNotReady
 from .faults import Diagnosis, Fault
 from .heartbeat import Heartbeat
 from .prepare import Prepared, prepare
@@ -88,7 +89,7 @@ class Worker:
         self.id = worker_id()
         limits = Limits.of(config)
         self.queue = Queue(connect(config), config.queue_name, limits)
-        self.store = Store(config, application_name=self.id)
+        self.store: ResultStore = Store(config, application_name=self.id)
         self.shutdown = Shutdown(config.shutdown_timeout_seconds)
         self.install_signals = install_signals
         self.holding: dict[str, list[str]] = {"reading": [], "storing": []}
@@ -168,15 +169,25 @@ class Worker:
             return f"paused|{reason}|{datetime.fromtimestamp(since, UTC).isoformat(timespec='seconds')}"
         return ""
 
+    def diagnose(self, exc: BaseException) -> Diagnosis:
+        """What an error means: the queue's (Redis) reading, else the store's own (see contract.ResultStore)."""
+        if isinstance(exc, redis.RedisError):
+            return faults.diagnose_redis(exc)
+        return self.store.diagnose(exc)
+
     def start_backends(self) -> bool:
         """Create the consumer group and the schema, pausing (backoff) while Redis or the store cannot."""
         failures = 0
         while not self.shutdown.requested.is_set():
             try:
                 self.queue.ensure_group()
-                self.store.migrate()  # idempotent; a worker never runs against a missing schema
+                self.store.check_schema()  # never DDL here: migrations belong to the release phase
+            except SchemaNotReady as exc:  # said once, clearly: run `migrate` (the release phase) first
+                logs.error("schema_not_ready", worker=self.id, reason=str(exc))
+                self.crashed = True
+                return False
             except Exception as exc:
-                diagnosis = faults.diagnose(exc)
+                diagnosis = self.diagnose(exc)
                 if diagnosis.fault is not Fault.SYSTEMIC and not isinstance(exc, redis.RedisError):
                     raise  # neither an outage nor Redis: a bug or a wrong setting, said once by the CLI
                 failures += 1
@@ -197,7 +208,7 @@ class Worker:
                 jobs = self.queue.read(self.id, self.config.batch_size, self.config.poll_timeout_ms)
             except redis.RedisError as exc:  # any Redis error: never a crash loop; wait and try again
                 failures += 1
-                self.pause("redis", faults.diagnose(exc), describe(exc), failures)
+                self.pause("redis", self.diagnose(exc), describe(exc), failures)
                 continue
             if failures:
                 failures = 0
@@ -212,7 +223,7 @@ class Worker:
             self.maintain()
         except redis.RedisError as exc:
             logs.warning(
-                "maintenance_skipped", reason=faults.diagnose(exc).reason, error=describe(exc), worker=self.id
+                "maintenance_skipped", reason=self.diagnose(exc).reason, error=describe(exc), worker=self.id
             )
 
     def submit(self, jobs: list[Job]) -> None:
@@ -308,7 +319,7 @@ class Worker:
                         outcome = None  # the store refused: store the batch again
                     failures += 1
                     if not self.shutdown.requested.is_set():
-                        diagnosis = exc.diagnosis if isinstance(exc, Paused) else faults.diagnose(exc)
+                        diagnosis = exc.diagnosis if isinstance(exc, Paused) else self.diagnose(exc)
                         self.pause("store", diagnosis, describe(exc), failures)
                     if self.shutdown.requested.is_set():
                         self.hand_back(clean)  # foreign entries stay pending: the taker dead-letters them
@@ -340,7 +351,7 @@ class Worker:
             outcome.stored += self.store.save(prepared.rows)
         except Exception as exc:
             self.store.reset()
-            diagnosis = faults.diagnose(exc)
+            diagnosis = self.diagnose(exc)
             if diagnosis.fault is Fault.SYSTEMIC:
                 self.store.close()  # the next try connects afresh: new role rights, new server, new settings
                 raise Paused(diagnosis, describe(exc)) from exc

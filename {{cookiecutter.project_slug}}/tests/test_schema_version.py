@@ -1,0 +1,111 @@
+"""The schema is the release phase's: `migrate` applies versioned migrations once, workers only check."""
+
+from __future__ import annotations
+{%- if cookiecutter.use_postgres %}
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+{%- endif %}
+
+import pytest
+from conftest import {% if cookiecutter.use_postgres %}PROJECT, {% endif %}Services
+{%- if cookiecutter.use_postgres %}
+
+MODULE = [sys.executable, "-m", "{{ cookiecutter.__package_name }}"]
+
+
+@pytest.fixture
+def fresh(redis_url: str, queue_name: str, database_url: str) -> Iterator[Services]:
+    """Services on an empty schema: nothing migrated yet."""
+    s = Services(redis_url, queue_name, database_url)
+    yield s
+    s.cleanup()
+
+
+def execute(url: str, sql: str) -> None:
+    import psycopg2
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+    conn.close()
+
+
+def test_a_worker_refuses_an_unmigrated_database_and_names_the_migration(fresh: Services) -> None:
+    worker = fresh.start_worker()
+    assert worker.wait(60) != 0
+    log = worker.log.read_text()  # type: ignore[attr-defined]
+    assert "event=schema_not_ready" in log and "0001_initial.sql" in log and "migrate" in log
+    assert fresh.query("SELECT to_regclass('events')") == [(None,)], "the worker ran DDL"
+
+
+def test_migrate_twice_concurrently_applies_each_migration_once(fresh: Services) -> None:
+    procs = [subprocess.Popen([*MODULE, "migrate"], env=fresh.env, stdout=subprocess.PIPE) for _ in range(3)]
+    outputs = [p.communicate(timeout=60)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    assert sum("applied=0001_initial.sql" in out for out in outputs) == 1, outputs
+    again = fresh.cli("migrate")
+    assert again.returncode == 0 and "applied=none" in again.stdout
+    assert fresh.query("SELECT name FROM schema_migrations") == [("0001_initial.sql",)]
+
+
+def test_a_failing_migration_rolls_back_alone_and_is_named(fresh: Services, tmp_path: Path) -> None:
+    from {{ cookiecutter.__package_name }} import migrator
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_initial.sql").write_text(migrator.shipped()[0].sql)
+    (folder / "0002_broken.sql").write_text("ALTER TABLE events ADD COLUMN channel text; SELECT 1/0;")
+    script = (
+        "import sys; from pathlib import Path; from {{ cookiecutter.__package_name }} import cli, migrator; "
+        f"migrator.FOLDER = Path({str(folder)!r}); sys.exit(cli.main(['migrate']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=fresh.env, capture_output=True, text=True, timeout=60, cwd=PROJECT
+    )
+    assert result.returncode == 1
+    assert "0002_broken.sql failed and was rolled back" in result.stderr
+    assert "division by zero" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert fresh.query("SELECT name FROM schema_migrations") == [("0001_initial.sql",)]
+    columns = fresh.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'events'")
+    assert ("channel",) not in columns
+
+
+def test_an_edited_migration_is_refused(services: Services) -> None:
+    execute(services.database_url, "UPDATE schema_migrations SET checksum = 'other'")
+    result = services.cli("migrate")
+    assert result.returncode == 1 and "0001_initial.sql was edited after it was applied" in result.stderr
+
+
+def test_a_database_from_before_versioned_migrations_is_adopted(fresh: Services) -> None:
+    """Tables created by the old `CREATE TABLE IF NOT EXISTS` migrate are kept, with their rows."""
+    from {{ cookiecutter.__package_name }} import migrator
+
+    execute(fresh.database_url, migrator.shipped()[0].sql)
+    execute(fresh.database_url, "INSERT INTO events VALUES ('old', 'a', 1, now())")
+    assert fresh.cli("migrate").returncode == 0
+    assert fresh.stored_ids() == ["old"]
+{%- else %}
+
+
+def test_the_redis_layout_version_is_recorded_and_checked(services: Services) -> None:
+    from {{ cookiecutter.__package_name }}.contract import SchemaNotReady
+    from {{ cookiecutter.__package_name }}.store import LAYOUT, Store
+
+    layout = "{" + services.queue_name + "}:layout"
+    result = services.cli("migrate")
+    assert result.returncode == 0 and f'applied="layout {LAYOUT}"' in result.stdout
+    assert services.redis.get(layout) == LAYOUT.encode()
+    services.redis.set(layout, "0")
+    store = Store(services.config())
+    try:
+        with pytest.raises(SchemaNotReady, match="layout b'0'"):
+            store.check_schema()
+    finally:
+        store.close()
+    worker = services.start_worker()
+    assert worker.wait(60) != 0
+    assert "event=schema_not_ready" in worker.log.read_text()  # type: ignore[attr-defined]
+{%- endif %}

@@ -1,0 +1,62 @@
+"""The store contract: what the worker and the CLI may ask of a result store, whichever one was baked.
+
+Both stores (`store.py`: PostgreSQL or Redis) implement `ResultStore`, and mypy --strict checks it in every
+variant (each store module ends with an assignment to `type[ResultStore]`). The worker and the CLI know
+nothing else about a store: no driver imports, no module-name sniffing. Errors are explained by the store's
+own `diagnose` (see faults.py), and the two failures a store reports for the CLI are the exceptions below.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .faults import Diagnosis
+from .output import Batch
+
+
+class StoreError(Exception):
+    """A store problem that a command reports as one line (exit 1): its message is safe to print."""
+
+
+class SchemaNotReady(StoreError):
+    """The stored schema lacks what this code needs (the worker exits; the release phase must migrate)."""
+
+
+class MigrationFailed(StoreError):
+    """A migration could not be applied; it was rolled back. The message names it."""
+
+
+class ResultStore(Protocol):
+    """Where a batch's results go, exactly once per job key, in one transaction."""
+
+    def migrate(self) -> list[str]:
+        """Apply the schema changes this code ships that are not applied yet; return their names.
+
+        Run by the release phase only (`python -m <pkg> migrate`). Safe to run twice, and concurrently.
+        Raises MigrationFailed (naming the migration) when one fails; that one is rolled back.
+        """
+        ...
+
+    def check_schema(self) -> None:
+        """Raise SchemaNotReady, naming what is missing, unless the schema is what this code needs.
+
+        Run by every worker at start instead of changing the schema: it reads, never locks a table.
+        """
+        ...
+
+    def save(self, batch: Batch) -> int:
+        """Store a batch's job rows and output tables in one transaction; only jobs whose key is not stored
+        yet add anything (to any table). Return how many job rows were new."""
+        ...
+
+    def reset(self) -> None:
+        """Undo a failed save (roll back, or drop a broken connection); the next call starts afresh."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        ...
+
+    def diagnose(self, exc: BaseException) -> Diagnosis:
+        """What an error raised by this store means for the jobs in hand (see faults.Fault)."""
+        ...

@@ -1,0 +1,142 @@
+"""What the worker takes and stores, declared once: the job's fields, types, limits and idempotency key
+(`Event`, `KEY`), the columns `transform` adds to the stored rows (`EXTRA`) and the output tables it feeds
+(`OUTPUTS`).
+
+Everything else derives from `Event` below: validation with the same reasons on every path (the worker with
+or without pandas, `enqueue`), the DataFrame's columns and dtypes, the store's columns (PostgreSQL's staging
+table and COPY, the Redis layout) and the tests' event generator. msgspec decodes and validates a payload in
+one pass, in C; `__post_init__` adds the rules a type cannot say. To change the shape, edit `Event`, ship a
+migration for the new column and adapt `transform` (the README's "Make it yours" walks through it).
+An output table gets one row per contributing job from `transform` (column `job`: the job's key); the store
+merges into the table only the rows of jobs whose key it newly recorded, in the same transaction, so a job
+delivered twice changes no table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+# The tzinfo msgspec gives a time ending in "Z" (datetime's UTC singleton): the usual case is one `is` test.
+_Z = msgspec.json.decode(b'"2000-01-01T00:00:00Z"', type=datetime).tzinfo
+assert _Z is not None
+UTC: tzinfo = _Z
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+MAX_TEXT = 255  # characters in a text field
+MAX_AMOUNT = 10**11  # |amount| must be below this
+
+Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
+# Stored to 4 decimals (numeric(20, 4)); "decimals" also makes the Redis store's sums exact (integer units).
+Amount = Annotated[float, Meta(gt=-MAX_AMOUNT, lt=MAX_AMOUNT, extra={"decimals": 4})]
+
+
+class Event(msgspec.Struct):
+    """One job, as producers send it: a JSON object with these fields (in the store, in this order)."""
+
+    id: Text  # the idempotency key (KEY): a job whose key is already stored adds nothing
+    account: Text
+    amount: Amount
+    occurred_at: datetime  # RFC 3339 date-time; without a zone it is UTC; 1900 <= t < 2200
+
+    def __post_init__(self) -> None:
+        at = self.occurred_at
+        if at.tzinfo is not UTC or not EARLIEST <= at < LATEST:  # else the usual: in range, with Z
+            self.occurred_at = moment("occurred_at", at)
+
+
+KEY = "id"
+
+# Columns that transform adds to the stored job rows (name -> type), after Event's fields; each needs a
+# column in `events` (a migration).
+EXTRA: dict[str, type] = {}
+
+
+class AccountTotal(msgspec.Struct):
+    """The demo's output table (`account_totals`): per account, the sum, count and latest event time."""
+
+    account: str
+    total_amount: Amount
+    event_count: int
+    last_event_at: datetime
+
+
+Merge = Literal["add", "greatest", "least", "first"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """An output table: its row (a Struct: column names and types), its key, and how a new row merges.
+
+    merge: for each non-key column, how the rows of one batch combine with each other and with the stored
+    row: "add" (sums, counts), "greatest"/"least" (latest/earliest), "first" (kept once set).
+    """
+
+    row: type[msgspec.Struct]
+    key: tuple[str, ...]
+    merge: dict[str, Merge]
+
+
+OUTPUTS: dict[str, Table] = {
+    "account_totals": Table(
+        AccountTotal,
+        key=("account",),
+        merge={"total_amount": "add", "event_count": "add", "last_event_at": "greatest"},
+    ),
+}
+JOB = "job"  # in an output row from transform: the key of the job it comes from
+
+
+def moment(name: str, value: datetime) -> datetime:
+    """A time in range, in UTC (no zone means UTC); ValueError (the reason) otherwise."""
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past the year 9999 in UTC
+        value = LATEST
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"{name} must be from {EARLIEST.year} to {LATEST.year}")
+    return value
+
+
+# --- derived from the declaration (nothing below names a field) ------------------------------------------
+
+
+def types_of(row: type[msgspec.Struct]) -> dict[str, type]:
+    """Column name -> Python type (str, int, float, bool, datetime), in declaration order."""
+    fields = msgspec.structs.fields(row)
+    return {field.name: getattr(field.type, "__origin__", field.type) for field in fields}
+
+
+def decimals_of(row: type[msgspec.Struct]) -> dict[str, int]:
+    """Column name -> decimals kept, for float columns that declare them (Meta(extra={"decimals": n}))."""
+    out: dict[str, int] = {}
+    for field in msgspec.structs.fields(row):
+        for meta in getattr(field.type, "__metadata__", ()):
+            if isinstance(meta, Meta) and meta.extra and "decimals" in meta.extra:
+                out[field.name] = int(meta.extra["decimals"])
+    return out
+
+
+FIELDS: tuple[str, ...] = Event.__struct_fields__
+TYPES: dict[str, type] = types_of(Event)
+TEXT_FIELDS = tuple(name for name in FIELDS if TYPES[name] is str)
+STORED: dict[str, type] = {**TYPES, **EXTRA}  # the columns of a stored job row
+DECIMALS: dict[str, int] = decimals_of(Event)
+
+
+class Strict(Event, forbid_unknown_fields=True):
+    """Event, refusing fields it does not declare (UNKNOWN_FIELDS=refuse)."""
+
+
+def decoder(unknown_fields: str = "ignore") -> msgspec.json.Decoder[Event]:
+    """The JSON decoder for one job: unknown fields ignored (the default) or refused."""
+    return msgspec.json.Decoder(Strict if unknown_fields == "refuse" else Event)
+
+
+def as_dict(event: Event) -> dict[str, Any]:
+    """The event's fields by name (times as datetimes)."""
+    return {name: getattr(event, name) for name in FIELDS}
