@@ -37,10 +37,13 @@ def test_good_app_full_run_is_clean(make_app: MakeApp) -> None:
 
 def test_lazy_import_inside_function(make_app: MakeApp) -> None:
     worker = "import six\n\n\ndef main() -> None:\n    import requests\n\n    print(six, requests)\n"
-    result = run_preflight(make_app({"shop/worker.py": worker}), "--steps", "deptry")
+    result = run_preflight(make_app({"shop/worker.py": worker}), "--steps", "deptry", "--strict")
     (finding,) = result.of("HW101")
     assert (finding["file"], finding["line"], "requests" in finding["message"]) == ("shop/worker.py", 5, True)
     assert result.exit_code == 1
+    # The dyno never runs that import at start-up: Heroku's verdict is a pass, so it is a house rule (policy).
+    lenient = run_preflight(make_app({"shop/worker.py": worker}), "--steps", "deptry")
+    assert lenient.exit_code == 0 and lenient.of("HW101")[0]["policy"], lenient
     fixed = run_preflight(make_app({"shop/worker.py": worker, "requirements.txt": REQUESTS}), "--steps", "deptry")
     assert fixed.exit_code == 0, fixed
 

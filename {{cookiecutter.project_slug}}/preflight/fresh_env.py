@@ -25,51 +25,16 @@ from . import imports, layout
 from .findings import Finding, could_not_run, error
 from .procfile import Process
 from .requirements_file import Requirements
+from .run import NETWORK_ERRORS, cache_dir, clean_environ, last_line
 
 PROBE_SOURCE = (Path(__file__).parent / "probe.py").read_text()
 MARK = "@@preflight@@ "
 IMPORT_TIMEOUT = float(os.environ.get("PREFLIGHT_IMPORT_TIMEOUT", "120"))
 INSTALL_TIMEOUT = float(os.environ.get("PREFLIGHT_INSTALL_TIMEOUT", "900"))
-NETWORK_ERRORS = re.compile(
-    r"Failed to fetch|error sending request|tcp connect error|dns error|Could not connect|NewConnectionError|"
-    r"Max retries exceeded|Temporary failure in name resolution|Network is unreachable|ConnectionError|"
-    r"Could not fetch URL|Name or service not known|timed out",
-    re.IGNORECASE,
-)
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("PREFLIGHT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "preflight"
-    )
-    return Path(base)
 
 
 def venv_python(path: Path) -> Path:
     return path / "Scripts" / "python.exe" if os.name == "nt" else path / "bin" / "python"
-
-
-def clean_environ(bindir: Path | None = None, pycache: Path | None = None) -> dict[str, str]:
-    """The caller's environment minus everything that changes how Python finds modules."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PYTHON") and k not in ("VIRTUAL_ENV", "CONDA_PREFIX")
-    }
-    env["PYTHONNOUSERSITE"] = "1"
-    # Bytecode goes to a cache of ours: fast re-runs, and no __pycache__ written into the app (or the slug).
-    env["PYTHONPYCACHEPREFIX"] = str(pycache or cache_dir() / "pycache")
-    env["UV_PYTHON_DOWNLOADS"] = os.environ.get("UV_PYTHON_DOWNLOADS", "never")
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    if bindir is not None:
-        env["PATH"] = str(bindir) + os.pathsep + env.get("PATH", os.defpath)
-    return env
-
-
-def find_tool(name: str) -> str | None:
-    """A tool beside the running interpreter (the checker's own tool venv, activated or not), else on PATH."""
-    beside = Path(sys.executable).parent / (f"{name}.exe" if os.name == "nt" else name)
-    return str(beside) if beside.is_file() else shutil.which(name)
 
 
 def find_python(minor: str, uv: str | None) -> str | None:
@@ -85,12 +50,6 @@ def find_python(minor: str, uv: str | None) -> str | None:
         if result.returncode == 0 and result.stdout.strip():
             return result.stdout.strip().splitlines()[-1]
     return None
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    errors = [line for line in lines if line.lower().startswith(("error", "caused by", "cause:"))]
-    return (errors or lines or ["(no output)"])[-1][:400]
 
 
 @dataclasses.dataclass
@@ -195,13 +154,13 @@ def build(
                     out.append(
                         could_not_run(
                             "HW499",
-                            f"package index unreachable while building the fresh env: {_last_line(output)}",
+                            f"package index unreachable while building the fresh env: {last_line(output)}",
                             "check the network or PIP_INDEX_URL/UV_INDEX_URL, then run again (nothing was "
                             "checked)",
                         )
                     )
                 elif index == 1:
-                    last = _last_line(output)
+                    last = last_line(output)
                     named = [
                         r
                         for r in reqs.items
@@ -220,7 +179,7 @@ def build(
                     out.append(
                         could_not_run(
                             "HW499",
-                            f"could not create the environment: {_last_line(output)}",
+                            f"could not create the environment: {last_line(output)}",
                             f"check that {python} works, or try --venv-backend venv",
                         )
                     )
@@ -275,7 +234,7 @@ def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
             "HW402",
             "requirements.txt",
             None,
-            f"pip check failed: {_last_line(output)}",
+            f"pip check failed: {last_line(output)}",
             "re-lock requirements.txt",
         )
     ]
@@ -320,7 +279,7 @@ def run_probe(
             {
                 "import": pending or "(the import probe itself)",
                 "ok": False,
-                "error": _last_line(stderr) or f"exit {proc.returncode}",
+                "error": last_line(stderr) or f"exit {proc.returncode}",
                 "where": None,
             }
         )

@@ -227,7 +227,7 @@ def _parse_requirement(
         else:
             result.findings.append(
                 error(
-                    "HW205",
+                    "HW209",
                     rel,
                     line,
                     f"local path `{spec}` is outside the app or missing: Heroku cannot resolve it",

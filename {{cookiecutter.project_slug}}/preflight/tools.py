@@ -11,11 +11,10 @@ from typing import Any
 
 from . import imports, layout
 from .findings import Finding, could_not_run, error
-from .fresh_env import NETWORK_ERRORS, clean_environ, find_tool
+from .heroku import DEFAULT_STACK, platform_tag
 from .requirements_file import LOCK_COMMAND, Requirements
+from .run import NETWORK_ERRORS, TOOL_HINT, clean_environ, find_tool
 
-HEROKU_PLATFORM = "x86_64-manylinux_2_39"  # heroku-24: Ubuntu 24.04, glibc 2.39
-TOOL_HINT = "install it beside the checker: `uv pip install uv deptry` (nox does), or `uv tool install {}`"
 # Run deptry's own interpreter isolated (-I: no cwd, no PYTHONPATH) and *append* the app env's site-packages:
 # deptry maps imports with the app's real metadata, and the app's pins cannot replace deptry's own libraries.
 _DEPTRY_WRAPPER = (
@@ -209,8 +208,11 @@ def _run_deptry(
         return issues
 
 
-def platform_resolve(app: Path, python_version: str, reqs: Requirements) -> list[Finding]:
-    """Resolve requirements.txt for Heroku's Linux x86_64 and Python, wheels only, without that Python."""
+def platform_resolve(
+    app: Path, python_version: str, reqs: Requirements, stack: str = DEFAULT_STACK
+) -> list[Finding]:
+    """Resolve requirements.txt for the stack's Linux x86_64 and Python, wheels only, without that Python."""
+    platform = platform_tag(stack)
     uv = find_tool("uv")
     if uv is None:
         return [
@@ -238,7 +240,7 @@ def platform_resolve(app: Path, python_version: str, reqs: Requirements) -> list
             "--python-version",
             python_version,
             "--python-platform",
-            HEROKU_PLATFORM,
+            platform,
             *no_build,
             "-o",
             str(Path(tmp) / "resolved.txt"),
@@ -265,7 +267,7 @@ def platform_resolve(app: Path, python_version: str, reqs: Requirements) -> list
                 "HW301",
                 req.file if req else "requirements.txt",
                 req.line if req else None,
-                f"{name}=={version} has no wheel for CPython {python_version} on Heroku ({HEROKU_PLATFORM}): "
+                f"{name}=={version} has no wheel for CPython {python_version} on Heroku ({platform}): "
                 "the build would compile it from source",
                 f"move to a version with wheels for {python_version} (`uv pip compile --upgrade-package "
                 f"{name} ...`), "
@@ -283,10 +285,9 @@ def platform_resolve(app: Path, python_version: str, reqs: Requirements) -> list
                 "HW302",
                 "requirements.txt",
                 None,
-                f"does not resolve for Python {python_version} on {HEROKU_PLATFORM}: "
-                f"{cause[:500] or output[:500]}",
+                f"does not resolve for Python {python_version} on {platform}: {cause[:500] or output[:500]}",
                 f"re-lock for Heroku: `{LOCK_COMMAND} --python-version {python_version} "
-                f"--python-platform {HEROKU_PLATFORM}`",
+                f"--python-platform {platform}`",
             )
         )
     return findings

@@ -1,0 +1,81 @@
+"""What every check reads: the app, the options, the parsed files, and the fresh environment (built once)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from pathlib import Path
+
+from . import fresh_env, procfile, python_version, requirements_file
+from .findings import Finding, could_not_run
+from .run import TOOL_HINT, find_tool
+
+
+@dataclasses.dataclass
+class Options:
+    strict: bool = False
+    generation: str = "cedar"
+    python: str | None = None  # --python override
+    venv_backend: str = "auto"
+    heroku_build: bool = False  # --build inside Heroku's build (STACK or CNB_STACK_ID set)
+
+
+@dataclasses.dataclass
+class Context:
+    app: Path
+    options: Options
+    stack: contextlib.ExitStack
+    version: python_version.VersionInfo = dataclasses.field(init=False)
+    reqs: requirements_file.Requirements = dataclasses.field(init=False)
+    processes: list[procfile.Process] = dataclasses.field(init=False)
+    procfile_findings: list[Finding] = dataclasses.field(init=False)
+    dists: dict[str, list[str]] | None = None  # installed top-level module -> distributions, once imported
+    env: fresh_env.Env | None = None
+    env_failed: bool = False
+
+    def __post_init__(self) -> None:
+        self.version = python_version.check(self.app, self.options.generation)
+        self.reqs = requirements_file.parse(self.app)
+        self.processes, self.procfile_findings = procfile.parse(self.app)
+
+    @property
+    def target(self) -> str:
+        return self.options.python or self.version.version
+
+    @property
+    def minor(self) -> int:
+        return int(self.target.split(".")[1])
+
+    def fresh_env(self) -> tuple[fresh_env.Env | None, list[Finding]]:
+        """The environment built from requirements.txt for the target Python (built on first use)."""
+        if self.env is not None or self.env_failed:
+            return self.env, []
+        self.env_failed = True
+        if not self.reqs.exists:
+            return None, [could_not_run(
+                "HW499", "no requirements.txt: the fresh environment is built from requirements.txt only",
+                "for a Pipfile/poetry/uv app, `--static` and `--build` (on Heroku) are the checks that apply",
+            )]  # fmt: skip
+        uv = find_tool("uv")
+        backend = (
+            self.options.venv_backend if self.options.venv_backend != "auto" else ("uv" if uv else "venv")
+        )
+        if backend == "uv" and uv is None:
+            return None, [
+                could_not_run("HW499", "--venv-backend uv but uv is not installed", TOOL_HINT.format("uv"))
+            ]
+        minor = f"3.{self.minor}"
+        python = fresh_env.find_python(minor, uv)
+        if python is None:
+            source = "--python" if self.options.python else self.version.source
+            return None, [could_not_run(
+                "HW499", f"Python {minor} (the app's target, from {source}) is not installed on this machine",
+                f"install it (`uv python install {minor}`, pyenv, or your OS), or check another version with "
+                "`--python X.Y`; `--static` and `--build` need no second Python",
+            )]  # fmt: skip
+        out: list[Finding] = []
+        self.env = self.stack.enter_context(
+            fresh_env.build(self.app, python, minor, backend, uv, out, self.reqs)
+        )
+        self.env_failed = self.env is None
+        return self.env, out
