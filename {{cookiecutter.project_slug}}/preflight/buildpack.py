@@ -85,7 +85,7 @@ def hooks(app: Path) -> list[Finding]:
         first = path.read_bytes().split(b"\n", 1)[0]
         if first.startswith(b"#!") and first.endswith(b"\r"):
             findings.append(error(
-                "HW711", f"bin/{name}", 1, f"bin/{name} has CRLF line endings: its `#!` interpreter is not found",
+                "HW711", f"bin/{name}", 1, f"bin/{name} has CRLF line endings: its `#!` line fails",
                 f"convert it: `sed -i 's/\\r$//' bin/{name}` (and commit it with LF)",
             ))  # fmt: skip
     return findings

@@ -84,7 +84,7 @@ _TABLE: list[tuple[str, Kind, tuple[Generation, ...], str]] = [
     ("HW602", "error", BOTH, ".python-version format"),
     ("HW603", "error", CEDAR, "runtime.txt format"),
     ("HW604", "error", BOTH, "Python version Heroku does not support"),
-    ("HW605", "policy", CEDAR, "runtime.txt is deprecated"),
+    ("HW605", "warning", CEDAR, "runtime.txt is deprecated"),
     ("HW606", "warning", BOTH, "Python 3.10 is deprecated on Heroku"),
     ("HW607", "policy", BOTH, "no Python version file"),
     ("HW608", "warning", CEDAR, "two Python version files"),
