@@ -72,7 +72,7 @@ def _deptry(ctx: Context) -> Iterable[Finding]:
         ]
     found = tools.deptry(ctx.app, env.site_packages(), ctx.reqs)
     installed = fresh_env.installed_top_levels(str(env.python), ctx.app)
-    return [*out, *found, *tools.dynamic_imports(ctx.app, installed, ctx.minor)]
+    return [*out, *found, *tools.dynamic_imports(ctx.app, installed, ctx.minor, ctx.reqs)]
 
 
 def _platform(ctx: Context) -> Iterable[Finding]:

@@ -161,11 +161,13 @@ def build(
                     )
                 elif index == 1:
                     last = last_line(output)
+                    failed = failed_distribution(output)
                     named = [
                         r
                         for r in reqs.items
-                        if re.search(rf"(?<![\w.-]){re.escape(r.name)}(?![\w.-])", last, re.I)
+                        if re.search(rf"(?<![\w.-]){re.escape(r.name)}(?![\w.-])", failed or last, re.I)
                     ]
+                    last = last if not failed or failed in last else f"{failed}: {last}"
                     out.append(
                         error(
                             "HW401",
@@ -186,6 +188,23 @@ def build(
                 yield None
                 return
         yield Env(path, venv_python(path), backend, uv)
+
+
+_FAILED = (
+    re.compile(r"Failed to (?:build|download|prepare distributions?|install)[^`]*`([^`]+)`"),
+    re.compile(r"(?:no version of|Because) ([A-Za-z0-9][A-Za-z0-9._-]*(?:[=<>!~]=?[^\s,]+)?)"),
+    re.compile(r"satisfies the requirement ([^\s(]+)"),
+    re.compile(r"Failed to build ([A-Za-z0-9][A-Za-z0-9._-]*)"),
+)
+
+
+def failed_distribution(output: str) -> str | None:
+    """The distribution an install failed on, from uv's or pip's output (None when it names none)."""
+    for pattern in _FAILED:
+        match = pattern.search(output)
+        if match:
+            return match.group(1)
+    return None
 
 
 def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
@@ -225,8 +244,7 @@ def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
                 req.file if req else "requirements.txt",
                 req.line if req else None,
                 f"pip check: {line}",
-                "re-lock so the set is consistent: `uv pip compile requirements.in -o requirements.txt "
-                "--generate-hashes`",
+                f"re-lock so the set is consistent: `{reqs.lock_command}`",
             )
         )
     return findings or [
@@ -373,7 +391,7 @@ def import_everything(
             if event["where"] and not (file and line):
                 file, line = event["where"]
             message = f"import {name} fails: {event['error']}"
-            findings.append(error("HW403", file, line, message, _import_fix(event["error"])))
+            findings.append(error("HW403", file, line, message, _import_fix(event["error"], app)))
     if stuck:
         findings.append(
             error(
@@ -405,7 +423,7 @@ def import_everything(
                     "add the distribution that ships this command to requirements.txt, or run the code with "
                     "`python -m package`"
                     if missing_command
-                    else _import_fix(first["error"] or ""),
+                    else _import_fix(first["error"] or "", app),
                 )
             )
         if stuck:
@@ -421,12 +439,24 @@ def import_everything(
     return findings, dists
 
 
-def _import_fix(message: str) -> str:
+def _dependency_file(app: Path) -> str:
+    """Where this app declares dependencies (never suggest a requirements.txt to a Pipfile/uv/Poetry app)."""
+    for name, where in (
+        ("requirements.in", "requirements.in, then re-lock"),
+        ("Pipfile", "Pipfile, then `pipenv lock`"),
+        ("uv.lock", "pyproject.toml (`uv add`)"),
+        ("poetry.lock", "pyproject.toml (`poetry add`)"),
+    ):
+        if (app / name).is_file():
+            return where
+    return "requirements.txt"
+
+
+def _import_fix(message: str, app: Path) -> str:
     match = re.search(r"No module named '([^']+)'", message)
     if match:
         return (
             f"add the distribution that provides `{match.group(1).split('.')[0]}`, pinned, to "
-            "requirements.txt "
-            "(or requirements.in, then re-lock); if it is your own module, fix the import"
+            f"{_dependency_file(app)}; if it is your own module, fix the import"
         )
     return "fix the error above; it happens on the dyno too"

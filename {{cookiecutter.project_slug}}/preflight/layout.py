@@ -206,7 +206,7 @@ def check_package_managers(app: Path, build: bool) -> list[Finding]:
                     None,
                     None,
                     "no requirements.txt (or other package-manager file): Heroku cannot build",
-                    "add requirements.txt with == pins; `uv pip compile requirements.in -o requirements.txt`",
+                    "add requirements.txt listing your dependencies pinned with == (an empty file if none)",
                 )
             )
     for child in sorted(app.iterdir()):

@@ -62,7 +62,9 @@ def _deptry_python(deptry: str) -> str | None:
     )
 
 
-def dynamic_imports(app: Path, installed: dict[str, list[str]], minor: int) -> list[Finding]:
+def dynamic_imports(
+    app: Path, installed: dict[str, list[str]], minor: int, reqs: Requirements
+) -> list[Finding]:
     """import_module("x") with a literal: x must be local, stdlib, or installed from requirements.txt."""
     local = set(layout.top_level_names(app)) | {"preflight"}
     stdlib = layout.stdlib_names(minor)
@@ -78,8 +80,7 @@ def dynamic_imports(app: Path, installed: dict[str, list[str]], minor: int) -> l
                         path.relative_to(app).as_posix(),
                         line,
                         f"`import_module({name!r})` but no distribution in requirements.txt provides `{top}`",
-                        f"add the distribution that provides `{top}`, pinned, to requirements.txt "
-                        f"(or to requirements.in, then `{LOCK_COMMAND}`)",
+                        reqs.add_advice(f"the distribution that provides `{top}`"),
                     )
                 )
     return findings
@@ -122,19 +123,23 @@ def deptry(app: Path, site_packages: str, reqs: Requirements) -> list[Finding]:
                     if Path(file).is_absolute()
                     else file
                 )
+            if file and line and _optional(app, file, line):
+                continue  # try/except ImportError or TYPE_CHECKING: the app runs without it
             if dep in ("DEP001", "DEP003") and module not in seen:
                 seen.add(module)
                 if code == "HW101":
                     message = f"`import {module}` but no distribution in requirements.txt provides it"
-                    fix = (
-                        f"add the distribution that provides `{module}`, pinned, to requirements.txt "
-                        f"(or to requirements.in, then `{LOCK_COMMAND}`)"
-                    )
+                    fix = reqs.add_advice(f"the distribution that provides `{module}`")
                 else:
                     message = (
                         f"`import {module}` but its distribution is only pinned as someone else's dependency"
                     )
-                    fix = f"add it to requirements.in (a direct dependency), then re-lock: `{LOCK_COMMAND}`"
+                    fix = (
+                        f"add it to requirements.in (a direct dependency), then re-lock: `{LOCK_COMMAND}`"
+                        if reqs.has_in
+                        else "list it as a direct requirement in the file requirements.txt is compiled from, "
+                        "then re-lock"
+                    )
                 findings.append(error(code, file, line, message, fix))
             elif dep == "DEP004" and code == "HW101" and module not in seen:
                 seen.add(module)
@@ -144,11 +149,16 @@ def deptry(app: Path, site_packages: str, reqs: Requirements) -> list[Finding]:
                         file,
                         line,
                         f"`import {module}` in app code, but it is a development-only requirement",
-                        "move it to requirements.in (Heroku never installs requirements-dev.txt), or import "
-                        "it in tests only",
+                        reqs.add_advice(f"the distribution that provides `{module}`")
+                        + " (Heroku never installs requirements-dev.txt), or import it in tests only",
                     )
                 )
     return findings
+
+
+def _optional(app: Path, file: str, line: int) -> bool:
+    tree = imports.parse(app / file)
+    return tree is not None and line in imports.optional_import_lines(tree)
 
 
 def _run_deptry(
@@ -278,7 +288,7 @@ def platform_resolve(
         cause = " ".join(
             line.strip().removeprefix("cause:").strip()
             for line in output.splitlines()
-            if line.strip() and not line.strip().startswith(("error:", "hint:"))
+            if line.strip() and not line.strip().startswith("hint:")
         )
         findings.append(
             error(
@@ -286,7 +296,7 @@ def platform_resolve(
                 "requirements.txt",
                 None,
                 f"does not resolve for Python {python_version} on {platform}: {cause[:500] or output[:500]}",
-                f"re-lock for Heroku: `{LOCK_COMMAND} --python-version {python_version} "
+                f"re-lock for Heroku: `{reqs.lock_command} --python-version {python_version} "
                 f"--python-platform {platform}`",
             )
         )
