@@ -64,6 +64,11 @@ def _poetry(app: Path) -> list[Finding]:
 
 
 def _uv(app: Path, version: VersionInfo) -> list[Finding]:
+    if (app / "runtime.txt").is_file():
+        return [error(
+            "HW709", "runtime.txt", None, "runtime.txt is not supported with uv: the build fails",
+            "`git rm runtime.txt` and `uv python pin 3.13` (your major version), then commit .python-version",
+        )]  # fmt: skip
     if not (app / ".python-version").is_file():
         return [error(
             "HW709", "uv.lock", None, "a uv app needs a .python-version file: the build fails without one",
@@ -71,6 +76,12 @@ def _uv(app: Path, version: VersionInfo) -> list[Finding]:
             + (" (then `git rm runtime.txt`)" if (app / "runtime.txt").is_file() else ""),
         )]  # fmt: skip
     data = _load_toml(app / "uv.lock")
+    stale = _uv_out_of_sync(app, data) if isinstance(data, dict) else None
+    if stale:
+        return [error(
+            "HW708", "uv.lock", None, f"uv.lock is out of date ({stale}): `uv sync --locked` fails",
+            "run `uv lock` and commit uv.lock",
+        )]  # fmt: skip
     spec = data.get("requires-python") if isinstance(data, dict) else None
     if not isinstance(spec, str) or version.source != ".python-version":
         return []
@@ -81,6 +92,36 @@ def _uv(app: Path, version: VersionInfo) -> list[Finding]:
         f"uv.lock's requires-python `{spec}` excludes Python {version.version}: `uv sync` fails",
         "make them agree: change .python-version, or `requires-python` in pyproject.toml then `uv lock`",
     )]  # fmt: skip
+
+
+def _names(requirements: object) -> set[str]:
+    """Normalized distribution names of PEP 508 strings or uv's `{ name = ... }` tables."""
+    out = set()
+    for item in requirements if isinstance(requirements, list) else []:
+        raw = item.get("name", "") if isinstance(item, dict) else str(item)
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", raw)
+        if match:
+            out.add(re.sub(r"[-_.]+", "-", match.group(1)).lower())
+    return out
+
+
+def _uv_out_of_sync(app: Path, lock: dict[str, Any]) -> str | None:
+    """What `uv lock --check` would see first, by names only: a dependency added or removed since locking."""
+    pyproject = _load_toml(app / "pyproject.toml")
+    project = pyproject.get("project") if isinstance(pyproject, dict) else None
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        return None
+    name = re.sub(r"[-_.]+", "-", project["name"]).lower()
+    packages = lock.get("package", [])
+    root = next((p for p in packages if isinstance(p, dict) and p.get("name") == name), None)
+    if root is None:
+        return f"the project `{name}` is not in it"
+    wanted = _names(project.get("dependencies", []))
+    locked = _names(root.get("metadata", {}).get("requires-dist", []))
+    added, removed = sorted(wanted - locked), sorted(locked - wanted)
+    if added or removed:
+        return ", ".join([*(f"{n} added" for n in added), *(f"{n} removed" for n in removed)])
+    return None
 
 
 _CLAUSE = re.compile(r"^\s*(~=|===|==|!=|<=|>=|<|>)\s*([0-9][0-9.]*\*?)\s*$")

@@ -14,6 +14,9 @@ LOCK_IN_PLACE = "uv pip compile requirements.txt -o requirements.txt --generate-
 SDIST_OK_MARKER = "preflight: sdist-ok"  # comment on a requirement line: a pure-Python sdist that builds
 
 _NAME = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*(.*)$")
+_SPECIFIERS = re.compile(
+    r"^\(?\s*(?:(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*(?:,\s*|(?=\)|$)))+\)?$"
+)
 _PIN = re.compile(r"^===?\s*([^\s,*;]+)$")
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s+|=)(.+)$")
 _EDITABLE = re.compile(r"^(-e|--editable)(?:\s+|=)(.+)$")
@@ -262,6 +265,12 @@ def _parse_requirement(
         return
     name, _extras, rest = match.groups()
     specifier = rest.split(";", 1)[0].strip()
+    if specifier and not _SPECIFIERS.match(specifier):
+        result.findings.append(error(
+            "HW207", rel, line, f"cannot parse requirement `{spec}`: `{specifier}` is no specifier",
+            "write it as `name==X.Y.Z` (PEP 508); pip fails on this line too",
+        ))  # fmt: skip
+        return
     pin = _PIN.match(specifier)
     version = pin.group(1) if pin else None
     if version is None:
