@@ -53,7 +53,7 @@ def typing(session: nox.Session) -> None:
 def preflight(session: nox.Session) -> None:
     """The full checker: fresh environment from requirements.txt, deptry, Heroku platform resolve."""
     # The checker's own environment holds only its tools, so it cannot hide a missing requirement.
-    session.install("uv", "deptry")
+    session.install("uv", "deptry", "pip")
     session.run("python", "-m", "preflight", "--strict", *session.posargs, env={"UV_PYTHON_DOWNLOADS": "never"})
 
 

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import buildpack, fresh_env, imports, layout, lockfiles, procfile, pythonpath, tools
+from . import buildpack, fresh_env, imports, layout, lockfiles, pip_verdict, procfile, pythonpath, tools
 from .context import Context
 from .findings import Finding, could_not_run
 from .run import find_tool
@@ -80,7 +80,10 @@ def _platform(ctx: Context) -> Iterable[Finding]:
         return [] if buildpack.package_manager(ctx.app) not in ("pip", None) else [
             could_not_run("HW399", "no requirements.txt to resolve for Heroku's platform", "see HW7xx")
         ]  # fmt: skip
-    return tools.platform_resolve(ctx.app, ctx.target, ctx.reqs, buildpack.stack(ctx.app))
+    stack = buildpack.stack(ctx.app)
+    pip = pip_verdict.start(ctx.reqs, f"3.{ctx.minor}", stack)  # runs beside uv's resolve
+    found = tools.platform_resolve(ctx.app, ctx.target, ctx.reqs, stack)
+    return [*found, *pip_verdict.finish(pip, any(f.severity == "error" for f in found))]
 
 
 CHECKS: list[Check] = [
@@ -147,5 +150,5 @@ CHECKS: list[Check] = [
     Check("imports", "fresh-env", ("HW403", "HW404", "HW405", "HW506"), _env_imports),
     Check("shadowing by installed modules", "fresh-env", ("HW802",), _env_shadowing),
     Check("deptry", "deptry", ("HW101", "HW102", "HW103", "HW199"), _deptry),
-    Check("platform resolve", "platform", ("HW301", "HW302", "HW399"), _platform),
+    Check("platform resolve", "platform", ("HW301", "HW302", "HW303", "HW399"), _platform),
 ]

@@ -64,6 +64,7 @@ _TABLE: list[tuple[str, Kind, tuple[Generation, ...], str]] = [
     ("HW209", "error", BOTH, "local path requirement outside the app or missing"),
     ("HW301", "error", BOTH, "no wheel for Heroku's platform and Python"),
     ("HW302", "error", BOTH, "requirements do not resolve on Heroku's platform and Python"),
+    ("HW303", "error", BOTH, "pip rejects requirements that uv resolves"),
     ("HW399", "blocking", BOTH, "platform resolve could not run"),
     ("HW401", "error", BOTH, "fresh environment: requirements.txt does not install"),
     ("HW402", "error", BOTH, "pip check: installed distributions conflict"),

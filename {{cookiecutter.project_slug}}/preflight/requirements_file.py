@@ -67,6 +67,7 @@ class Requirements:
     files: list[str] = dataclasses.field(default_factory=list)
     exists: bool = False
     via: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # `# via` notes of pip-compile / uv
+    app_dir: str = "."  # where requirements.txt is (the working directory for pip and uv)
     has_in: bool = False  # requirements.in beside it: the source to edit, then re-lock
 
     @property
@@ -140,6 +141,7 @@ def parse(app: Path, name: str = "requirements.txt") -> Requirements:
         return result
     result.exists = True
     result.has_in = (app / "requirements.in").is_file()
+    result.app_dir = str(app)
     _parse_file(app, path, result, seen=set())
     _check_hashes(result)
     return result

@@ -270,7 +270,12 @@ def platform_resolve(
             )
         ]
     findings = []
-    for name, version in re.findall(r"([A-Za-z0-9._-]+)==(\S+?) has no (?:usable )?wheels", output):
+    found = re.findall(r"([A-Za-z0-9._-]+)==(\S+?) has no (?:usable )?wheels", output)
+    found += [
+        (name, "any")
+        for name in re.findall(r"all versions of ([A-Za-z0-9._-]+) have no usable wheels", output)
+    ]
+    for name, version in found:
         req = reqs.find(name)
         findings.append(
             error(

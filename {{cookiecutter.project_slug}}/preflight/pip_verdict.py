@@ -1,0 +1,89 @@
+"""pip's verdict on requirements.txt for Heroku's platform (`pip install --dry-run`: resolve, no install).
+
+The builds run pip, and pip is stricter than uv in places (it refuses distributions whose metadata does not
+parse, e.g. celery 5.2.0's `pytz>dev`), so where the two disagree pip is the truth. It runs beside uv's
+resolve
+(started first, collected after) so it adds little to the platform step's time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+from .findings import Finding, could_not_run, error
+from .heroku import STACK_GLIBC
+from .requirements_file import Requirements
+from .run import NETWORK_ERRORS, TOOL_HINT, clean_environ, find_tool, last_line
+
+TIMEOUT = 300
+
+
+def platforms(stack: str) -> list[str]:
+    """Every manylinux tag the stack's glibc accepts: pip, unlike uv, does not widen `--platform` itself."""
+    newest = STACK_GLIBC[stack][1]
+    tags = [f"manylinux_2_{minor}_x86_64" for minor in range(newest, 4, -1)]
+    return [*tags, "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
+
+
+def pip_command() -> list[str] | None:
+    if importlib.util.find_spec("pip") is not None:
+        return [sys.executable, "-m", "pip"]
+    pip = find_tool("pip")
+    return [pip] if pip else None
+
+
+def start(reqs: Requirements, python_version: str, stack: str) -> subprocess.Popen[str] | Finding | None:
+    pip = pip_command()
+    if pip is None:
+        message = "pip is not installed beside the checker, so pip's verdict was not taken"
+        return could_not_run("HW399", message,
+                             TOOL_HINT.format("pip").replace("uv deptry", "uv deptry pip"))  # fmt: skip
+    # pip takes --platform with wheels only: a requirement marked sdist-ok is left out of pip's input.
+    wanted = ["-r", "requirements.txt"]
+    if any(r.sdist_ok for r in reqs.items):
+        wanted = [r.text for r in reqs.items if not r.sdist_ok]
+        if not wanted:
+            return None
+    command = [
+        *pip, "install", "--dry-run", "--quiet", "--ignore-installed", "--disable-pip-version-check",
+        "--python-version", python_version, "--implementation", "cp",
+        "--abi", f"cp{python_version.replace('.', '')}",
+        *(a for tag in platforms(stack) for a in ("--platform", tag)), "--only-binary", ":all:", *wanted,
+    ]  # fmt: skip
+    return subprocess.Popen(
+        command, cwd=reqs.app_dir, env=clean_environ(), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def finish(proc: subprocess.Popen[str] | Finding | None, uv_found_errors: bool) -> list[Finding]:
+    """pip's extra findings: none when uv already failed (clearer), HW303 when only pip fails."""
+    if proc is None or isinstance(proc, Finding):
+        return [proc] if proc else []
+    if uv_found_errors:
+        proc.kill()
+        proc.communicate()
+        return []
+    try:
+        _out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return [
+            could_not_run("HW399", f"pip's resolve took over {TIMEOUT} s", "check the network, run again")
+        ]
+    if proc.returncode == 0:
+        return []
+    if NETWORK_ERRORS.search(err):
+        return [could_not_run("HW399", f"package index unreachable for pip: {last_line(err)}",
+                              "check the network / PIP_INDEX_URL, then run again")]  # fmt: skip
+    detail = " ".join(
+        line.strip() for line in err.splitlines() if "ERROR" in line or "invalid" in line.lower()
+    )
+    return [error(
+        "HW303", "requirements.txt", None,
+        f"pip (what Heroku runs) rejects requirements.txt, uv resolves it: {detail[:500] or last_line(err)}",
+        "move the named distribution to a release pip accepts (e.g. a newer version), then re-lock",
+    )]  # fmt: skip
