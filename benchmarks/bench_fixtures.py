@@ -5,7 +5,7 @@
 The fixtures are not in this repository: fetch heroku/heroku-buildpack-python and pass its `spec/fixtures`.
 `buildpack_fixtures_expected.json` (beside this script) says, per fixture, whether the real build passes or
 fails, as the buildpack's own `spec/hatchet` specs assert. preflight's verdict is "fail" when it reports an
-error finding (exit 1) and "pass" on exit 0 (exit 2, could not run, is counted apart). Policy findings are
+error finding and "pass" on exit 0 (exit 2 without an error, could not run, is counted apart). Policy findings are
 house rules, so the benchmark runs without --strict, on Cedar (the classic buildpack).
 """
 
@@ -23,11 +23,11 @@ HERE = Path(__file__).resolve().parent
 CHECKER = HERE.parent / "{{cookiecutter.project_slug}}"
 
 
-def verdict(app: Path, steps: str) -> tuple[str, list[str], float]:
+def verdict(app: Path, steps: str, extra: list[str]) -> tuple[str, list[str], float]:
     env = {**os.environ, "PYTHONPATH": str(CHECKER), "UV_PYTHON_DOWNLOADS": "never"}
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "preflight", str(app), "--json", "--generation", "cedar", "--steps", steps],
+        [sys.executable, "-m", "preflight", str(app), "--json", "--generation", "cedar", "--steps", steps, *extra],
         capture_output=True, text=True, env=env, cwd=HERE, check=False,
     )  # fmt: skip
     seconds = time.perf_counter() - started
@@ -36,8 +36,10 @@ def verdict(app: Path, steps: str) -> tuple[str, list[str], float]:
     except (ValueError, KeyError):
         return "crash", [proc.stderr.strip()[-200:]], seconds
     errors = sorted({f["code"] for f in findings if f["severity"] == "error" and not f["blocking"]})
-    result = {0: "pass", 1: "fail", 2: "not-run"}.get(proc.returncode, "crash")
-    return result, errors or sorted({f["code"] for f in findings if f["blocking"]}), seconds
+    if errors:  # an error finding is preflight saying "the build fails", even when another step could not run
+        return "fail", errors, seconds
+    result = {0: "pass", 2: "not-run"}.get(proc.returncode, "crash")
+    return result, sorted({f["code"] for f in findings if f["blocking"]}), seconds
 
 
 def main() -> int:
@@ -46,6 +48,7 @@ def main() -> int:
     parser.add_argument("--expected", type=Path, default=HERE / "buildpack_fixtures_expected.json")
     parser.add_argument("--steps", default="static", help="preflight steps to run (default: static)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--python", help="pass --python X.Y to preflight (a target Python present here)")
     args = parser.parse_args()
     expected: dict[str, str] = json.loads(args.expected.read_text())["expected"]
     rows = []
@@ -54,7 +57,7 @@ def main() -> int:
         if not app.is_dir():
             rows.append((name, want, "missing", [], 0.0))
             continue
-        rows.append((name, want, *verdict(app, args.steps)))
+        rows.append((name, want, *verdict(app, args.steps, ["--python", args.python] if args.python else [])))
     agree = [r for r in rows if r[1] == r[2]]
     false_alarms = [r for r in rows if r[1] == "pass" and r[2] == "fail"]
     misses = [r for r in rows if r[1] == "fail" and r[2] == "pass"]

@@ -31,7 +31,7 @@ def _tools_present() -> None:
 def test_good_app_full_run_is_clean(make_app: MakeApp) -> None:
     result = run_preflight(make_app())
     assert result.exit_code == 0, result
-    assert [s["name"] for s in result.data["steps"]] == ["static", "fresh-env", "deptry", "platform"]
+    assert [s["name"] for s in result.data["steps"]] == ["static", "fresh-env", "deptry", "platform", "hooks"]
     assert all(s["status"] == "ok" for s in result.data["steps"]), result
 
 

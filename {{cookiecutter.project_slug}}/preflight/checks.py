@@ -12,12 +12,23 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import buildpack, fresh_env, imports, layout, lockfiles, pip_verdict, procfile, pythonpath, tools
+from . import (
+    buildpack,
+    fresh_env,
+    hooks,
+    imports,
+    layout,
+    lockfiles,
+    pip_verdict,
+    procfile,
+    pythonpath,
+    tools,
+)
 from .context import Context
 from .findings import Finding, could_not_run
 from .run import find_tool
 
-STEPS = ("static", "in-place", "fresh-env", "deptry", "platform")
+STEPS = ("static", "in-place", "fresh-env", "deptry", "platform", "hooks")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,13 +88,17 @@ def _deptry(ctx: Context) -> Iterable[Finding]:
 
 def _platform(ctx: Context) -> Iterable[Finding]:
     if not ctx.reqs.exists:
-        return [] if buildpack.package_manager(ctx.app) not in ("pip", None) else [
-            could_not_run("HW399", "no requirements.txt to resolve for Heroku's platform", "see HW7xx")
-        ]  # fmt: skip
+        return []  # a Pipfile/Poetry/uv app (its lock pins the platform), or none (HW70x says so)
     stack = buildpack.stack(ctx.app)
     pip = pip_verdict.start(ctx.reqs, f"3.{ctx.minor}", stack)  # runs beside uv's resolve
     found = tools.platform_resolve(ctx.app, ctx.target, ctx.reqs, stack)
-    return [*found, *pip_verdict.finish(pip, any(f.severity == "error" for f in found))]
+    return pip_verdict.finish(pip, found)
+
+
+def _hooks(ctx: Context) -> Iterable[Finding]:
+    if ctx.options.generation != "cedar":
+        return []  # the Python CNB never runs them (HW712 says so)
+    return hooks.run_hooks(ctx.app, ctx.env.bindir if ctx.env else None)
 
 
 CHECKS: list[Check] = [
@@ -151,4 +166,5 @@ CHECKS: list[Check] = [
     Check("shadowing by installed modules", "fresh-env", ("HW802",), _env_shadowing),
     Check("deptry", "deptry", ("HW101", "HW102", "HW103", "HW199"), _deptry),
     Check("platform resolve", "platform", ("HW301", "HW302", "HW303", "HW399"), _platform),
+    Check("build hooks run", "hooks", ("HW711", "HW714", "HW715"), _hooks),
 ]

@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import buildpack
+from . import buildpack, hooks
 from .checks import CHECKS, STEPS
 from .codes import FAMILIES
 from .context import Context, Options
@@ -18,7 +18,7 @@ from .findings import COULD_NOT_RUN, Report, could_not_run
 PRESETS = {
     "static": ["static"],
     "build": ["static", "in-place"],
-    "full": ["static", "fresh-env", "deptry", "platform"],
+    "full": ["static", "fresh-env", "deptry", "platform", "hooks"],
 }
 
 
@@ -69,6 +69,8 @@ def _steps(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[st
 
 def run(args: argparse.Namespace) -> Report:
     app = Path(args.app_dir).resolve()
+    if args.build and os.environ.get(hooks.IN_HOOK):  # our own post_compile, run by the hooks step
+        return Report(str(app), "(nested in the hooks step: checked by the run that started it)")
     generation = args.generation or (buildpack.detect_generation(app) if app.is_dir() else "cedar")
     report = Report(str(app), "?", strict=args.strict, generation=generation)
     if not app.is_dir():

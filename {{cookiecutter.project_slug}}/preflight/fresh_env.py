@@ -37,12 +37,25 @@ def venv_python(path: Path) -> Path:
     return path / "Scripts" / "python.exe" if os.name == "nt" else path / "bin" / "python"
 
 
+def _runs(python: str) -> bool:
+    try:
+        return (
+            subprocess.run([python, "-c", ""], capture_output=True, timeout=30, check=False).returncode == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def find_python(minor: str, uv: str | None) -> str | None:
     if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
         return sys.executable
     found = shutil.which(f"python{minor}")
-    if found:
+    if found and _runs(found):  # a pyenv shim for a version not selected is on PATH but exits 127
         return found
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    for candidate in sorted(pyenv.glob(f"{minor}.*/bin/python"), reverse=True):  # pyenv, not selected
+        if _runs(str(candidate)):
+            return str(candidate)
     if uv:
         result = subprocess.run(
             [uv, "python", "find", minor], capture_output=True, text=True, env=clean_environ(), check=False

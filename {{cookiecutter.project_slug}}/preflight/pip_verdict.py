@@ -11,11 +11,12 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 from .findings import Finding, could_not_run, error
 from .heroku import STACK_GLIBC
 from .requirements_file import Requirements
-from .run import NETWORK_ERRORS, TOOL_HINT, clean_environ, find_tool, last_line
+from .run import NETWORK_ERRORS, TOOL_HINT, clean_environ, last_line
 
 TIMEOUT = 300
 
@@ -30,8 +31,8 @@ def platforms(stack: str) -> list[str]:
 def pip_command() -> list[str] | None:
     if importlib.util.find_spec("pip") is not None:
         return [sys.executable, "-m", "pip"]
-    pip = find_tool("pip")
-    return [pip] if pip else None
+    pip = Path(sys.executable).with_name("pip")  # beside the checker only: a system pip may be years old
+    return [str(pip)] if pip.is_file() else None
 
 
 def start(reqs: Requirements, python_version: str, stack: str) -> subprocess.Popen[str] | Finding | None:
@@ -58,32 +59,36 @@ def start(reqs: Requirements, python_version: str, stack: str) -> subprocess.Pop
     )  # fmt: skip
 
 
-def finish(proc: subprocess.Popen[str] | Finding | None, uv_found_errors: bool) -> list[Finding]:
-    """pip's extra findings: none when uv already failed (clearer), HW303 when only pip fails."""
+def finish(proc: subprocess.Popen[str] | Finding | None, uv_found: list[Finding]) -> list[Finding]:
+    """Combine the two verdicts; where they differ pip (what the build runs) wins.
+
+    pip passes: uv's errors were uv's own limits (e.g. editable git requirements), so none is kept (uv not
+    running at all is still reported). Both fail:
+    uv's findings, whose messages are clearer. Only pip fails: HW303 with pip's words.
+    """
     if proc is None or isinstance(proc, Finding):
-        return [proc] if proc else []
-    if uv_found_errors:
-        proc.kill()
-        proc.communicate()
-        return []
+        return [*uv_found, *([proc] if proc else [])]
     try:
         _out, err = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        return [
-            could_not_run("HW399", f"pip's resolve took over {TIMEOUT} s", "check the network, run again")
-        ]
+        err = f"timed out after {TIMEOUT} s"
     if proc.returncode == 0:
-        return []
-    if NETWORK_ERRORS.search(err):
-        return [could_not_run("HW399", f"package index unreachable for pip: {last_line(err)}",
-                              "check the network / PIP_INDEX_URL, then run again")]  # fmt: skip
-    detail = " ".join(
-        line.strip() for line in err.splitlines() if "ERROR" in line or "invalid" in line.lower()
-    )
-    return [error(
+        return [f for f in uv_found if f.blocking]  # uv missing or offline stays NOT VERIFIED
+    if NETWORK_ERRORS.search(err) or "Could not resolve host" in err:
+        return [*uv_found, could_not_run(
+            "HW399", f"pip could not reach an index or repository: {last_line(err)}",
+            "check the network / PIP_INDEX_URL, then run again (pip's verdict was not taken)",
+        )]  # fmt: skip
+    if any(f.severity == "error" and not f.blocking for f in uv_found):
+        return uv_found
+    blocked = [f for f in uv_found if f.blocking]
+    lines = err.splitlines()
+    detail = " ".join(line.strip() for line in lines if "ERROR" in line or "invalid" in line.lower())
+    uv_said = "uv could not run" if blocked else "uv resolves it"
+    return [*blocked, error(
         "HW303", "requirements.txt", None,
-        f"pip (what Heroku runs) rejects requirements.txt, uv resolves it: {detail[:500] or last_line(err)}",
+        f"pip (what Heroku runs) rejects requirements.txt ({uv_said}): {detail[:500] or last_line(err)}",
         "move the named distribution to a release pip accepts (e.g. a newer version), then re-lock",
     )]  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 NETWORK_ERRORS = re.compile(
     r"Failed to fetch|error sending request|tcp connect error|dns error|Could not connect|NewConnectionError|"
     r"Max retries exceeded|Temporary failure in name resolution|Network is unreachable|ConnectionError|"
-    r"Could not fetch URL|Name or service not known|timed out",
+    r"Could not fetch URL|Name or service not known|Could not resolve host|timed out",
     re.IGNORECASE,
 )
 TOOL_HINT = "install it beside the checker: `uv pip install uv deptry` (nox does), or `uv tool install {}`"
