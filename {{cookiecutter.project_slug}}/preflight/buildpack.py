@@ -74,14 +74,17 @@ def heroku_python_dir(app: Path) -> list[Finding]:
 def hooks(app: Path) -> list[Finding]:
     """bin/pre_compile and bin/post_compile: the classic build runs them; the CNB ignores them."""
     findings: list[Finding] = []
+    project = app / "project.toml"
+    inline = project.is_file() and "io.buildpacks.group.script" in project.read_text(errors="replace")
     for name in ("pre_compile", "post_compile"):
         path = app / "bin" / name
         if not path.is_file():
             continue
-        findings.append(warning(
-            "HW712", f"bin/{name}", None, f"bin/{name} never runs on Fir (the Python CNB ignores it)",
-            "run build steps from an inline buildpack in project.toml (this template's project.toml does)",
-        ))  # fmt: skip
+        if not inline:  # with an inline buildpack in project.toml, the app already has Fir's replacement
+            findings.append(warning(
+                "HW712", f"bin/{name}", None, f"bin/{name} never runs on Fir (the Python CNB ignores it)",
+                "run build steps from an inline buildpack in project.toml (this template's project.toml does)",
+            ))  # fmt: skip
         first = path.read_bytes().split(b"\n", 1)[0]
         if first.startswith(b"#!") and first.endswith(b"\r"):
             findings.append(error(
