@@ -83,7 +83,7 @@ def hooks(app: Path) -> list[Finding]:
         if not inline:  # with an inline buildpack in project.toml, the app already has Fir's replacement
             findings.append(warning(
                 "HW712", f"bin/{name}", None, f"bin/{name} never runs on Fir (the Python CNB ignores it)",
-                "run build steps from an inline buildpack in project.toml (this template's project.toml does)",
+                "run build steps from an inline buildpack in project.toml (as this template does)",
             ))  # fmt: skip
         first = path.read_bytes().split(b"\n", 1)[0]
         if first.startswith(b"#!") and first.endswith(b"\r"):
