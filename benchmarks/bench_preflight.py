@@ -36,13 +36,25 @@ def bake(out: Path) -> Path:
     return project
 
 
+def time_static(app: Path, runs: int) -> float:
+    """Median wall time of `python -m preflight --static --strict` (the pre-commit hook), interpreter start included."""
+    env = {**os.environ, "PYTHONPATH": str(TEMPLATE_PROJECT)}
+    times = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "preflight", str(app), "--static", "--strict"], capture_output=True,
+                       env=env, check=True)  # fmt: skip
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times[1:]), 3)
+
+
 def run_once(app: Path, backend: str) -> tuple[float, dict[str, float], int]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(PYTHONPATH=str(TEMPLATE_PROJECT), UV_PYTHON_DOWNLOADS="never")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "preflight", str(app), "--json", "--venv-backend", backend],
+        [sys.executable, "-m", "preflight", str(app), "--json", "--strict", "--venv-backend", backend],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     total = time.perf_counter() - started
@@ -59,6 +71,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-preflight-") as tmp:
         app = args.app.resolve() if args.app else bake(Path(tmp))
         results: dict[str, dict[str, object]] = {}
+        static_s = time_static(app, max(args.runs, 5))
         for backend in ("uv", "venv"):
             _, _, code = run_once(app, backend)  # warm-up: fills uv's and pip's caches and the bytecode cache
             if code != 0:
@@ -73,9 +86,11 @@ def main() -> int:
         "processor": platform.machine(),
     }  # fmt: skip
     if args.json:
-        print(json.dumps({"app": str(app), "runs": args.runs, "machine": machine, "results": results}, indent=2))
+        print(json.dumps({"app": str(app), "runs": args.runs, "machine": machine, "static_s": static_s,
+                          "results": results}, indent=2))  # fmt: skip
         return 0
-    print(f"app: {app}\nmachine: {machine}\nmedian of {args.runs} warm runs (seconds)")
+    print(f"app: {app}\nmachine: {machine}\n--static --strict: {static_s} s (median, with interpreter start)")
+    print(f"median of {args.runs} warm runs (seconds)")
     names = list(results["uv"]["steps_s"])  # type: ignore[arg-type]
     print(f"{'backend':<10}{'total':>8}" + "".join(f"{n:>11}" for n in names))
     for backend, result in results.items():
