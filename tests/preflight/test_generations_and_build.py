@@ -16,7 +16,9 @@ from tests.preflight.helpers import TEMPLATE_PROJECT, run_preflight
 
 MakeApp = Callable[..., Path]
 ROOT = TEMPLATE_PROJECT.parent
-PROJECT_TOML = TEMPLATE_PROJECT / "{% if cookiecutter.python_version_file == '.python-version' %}project.toml{% endif %}"
+PROJECT_TOML = TEMPLATE_PROJECT / (
+    "{% if cookiecutter.python_version_file == '.python-version' %}project.toml{% endif %}"
+)
 
 
 def inline_script() -> tuple[list[str], str]:
@@ -45,7 +47,7 @@ def simulated_layers(root: Path, requirements: str) -> dict[str, str]:
     # pip: a build-only layer of its own (bin/pip on PATH, PYTHONUSERBASE), pointed at the venv by PIP_PYTHON.
     pip_bin = layers / "pip" / "bin"
     pip_bin.mkdir(parents=True)
-    (pip_bin / "pip").write_text(f"#!/bin/sh\nexec {python_bin / 'python'} -m pip \"$@\"\n")
+    (pip_bin / "pip").write_text(f'#!/bin/sh\nexec {python_bin / "python"} -m pip "$@"\n')
     (pip_bin / "pip").chmod(0o755)
     path = f"{venv / 'bin'}:{pip_bin}:{python_bin}:/usr/bin:/bin"
     return {"PATH": path, "VIRTUAL_ENV": str(venv), "PIP_PYTHON": str(venv), "PYTHONUSERBASE": str(layers / "pip"),
@@ -74,7 +76,9 @@ def test_guarded_imports_are_not_errors(make_app: MakeApp) -> None:
     worker = ("import six\n\ntry:\n    import ujson\nexcept ImportError:\n    ujson = None\n\n"
               "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import requests\n\n\n"
               "def main() -> None:\n    print(six, ujson)\n")  # fmt: skip
-    main = "try:\n    import ujson  # noqa: F401\nexcept ImportError:\n    pass\nfrom shop.worker import main\n\nmain()\n"
+    main = (
+        "try:\n    import ujson  # noqa: F401\nexcept ImportError:\n    pass\nfrom shop.worker import main\n\nmain()\n"
+    )
     result = run_preflight(make_app({"shop/worker.py": worker, "shop/__main__.py": main}), "--strict")
     assert result.exit_code == 0 and not result.codes & {"HW101", "HW403", "HW404"}, result
 
