@@ -8,22 +8,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import (
-    buildpack,
-    fresh_env,
-    hooks,
-    imports,
-    layout,
-    lockfiles,
-    pip_verdict,
-    procfile,
-    pythonpath,
-    tools,
-)
+from . import buildpack, imports, layout, lockfiles, procfile, pythonpath
 from .context import Context
 from .findings import Finding, could_not_run
 from .run import find_tool
@@ -44,6 +32,10 @@ def _shadowing(ctx: Context) -> Iterable[Finding]:
 
 
 def _in_place_imports(ctx: Context) -> Iterable[Finding]:
+    import tempfile
+
+    from . import fresh_env  # imported when used: `--static` loads no process helpers
+
     with tempfile.TemporaryDirectory(prefix="preflight-pycache-") as pycache:  # never into the slug
         found, ctx.dists = fresh_env.import_everything(
             ctx.app, sys.executable, ctx.processes, None, Path(pycache)
@@ -55,12 +47,22 @@ def _install(ctx: Context) -> Iterable[Finding]:
     return ctx.fresh_env()[1]
 
 
+def _in_place_pip_check(ctx: Context) -> Iterable[Finding]:
+    from . import fresh_env
+
+    return fresh_env.pip_check(sys.executable, find_tool("uv"), ctx.reqs)
+
+
 def _env_pip_check(ctx: Context) -> Iterable[Finding]:
+    from . import fresh_env
+
     env = ctx.env
     return fresh_env.pip_check(str(env.python), env.uv, ctx.reqs) if env else []
 
 
 def _env_imports(ctx: Context) -> Iterable[Finding]:
+    from . import fresh_env
+
     if ctx.env is None:
         return []
     found, ctx.dists = fresh_env.import_everything(
@@ -74,6 +76,8 @@ def _env_shadowing(ctx: Context) -> Iterable[Finding]:
 
 
 def _deptry(ctx: Context) -> Iterable[Finding]:
+    from . import fresh_env, tools
+
     if find_tool("deptry") is None:
         return tools.deptry(ctx.app, "", ctx.reqs)  # reports HW199 (not installed)
     env, out = ctx.fresh_env()
@@ -87,6 +91,8 @@ def _deptry(ctx: Context) -> Iterable[Finding]:
 
 
 def _platform(ctx: Context) -> Iterable[Finding]:
+    from . import pip_verdict, tools
+
     if not ctx.reqs.exists:
         return []  # a Pipfile/Poetry/uv app (its lock pins the platform), or none (HW70x says so)
     stack = buildpack.stack(ctx.app)
@@ -96,6 +102,8 @@ def _platform(ctx: Context) -> Iterable[Finding]:
 
 
 def _hooks(ctx: Context) -> Iterable[Finding]:
+    from . import hooks
+
     if ctx.options.generation != "cedar":
         return []  # the Python CNB never runs them (HW712 says so)
     return hooks.run_hooks(ctx.app, ctx.env.bindir if ctx.env else None)
@@ -156,7 +164,7 @@ CHECKS: list[Check] = [
         "pip check",
         "in-place",
         ("HW402", "HW406"),
-        lambda ctx: fresh_env.pip_check(sys.executable, find_tool("uv"), ctx.reqs),
+        _in_place_pip_check,
     ),
     Check("imports", "in-place", ("HW403", "HW404", "HW405", "HW506"), _in_place_imports),
     Check("shadowing by installed modules", "in-place", ("HW802",), _shadowing),

@@ -9,11 +9,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import buildpack, hooks
+from . import buildpack
 from .checks import CHECKS, STEPS
 from .codes import FAMILIES
 from .context import Context, Options
 from .findings import COULD_NOT_RUN, Report, could_not_run
+from .run import IN_HOOK
 
 PRESETS = {
     "static": ["static"],
@@ -69,7 +70,7 @@ def _steps(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[st
 
 def run(args: argparse.Namespace) -> Report:
     app = Path(args.app_dir).resolve()
-    if args.build and os.environ.get(hooks.IN_HOOK):  # our own post_compile, run by the hooks step
+    if args.build and os.environ.get(IN_HOOK):  # our own post_compile, run by the hooks step
         return Report(str(app), "(nested in the hooks step: checked by the run that started it)")
     generation = args.generation or (buildpack.detect_generation(app) if app.is_dir() else "cedar")
     report = Report(str(app), "?", strict=args.strict, generation=generation)

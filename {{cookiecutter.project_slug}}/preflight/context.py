@@ -5,10 +5,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import fresh_env, procfile, python_version, requirements_file
+from . import procfile, python_version, requirements_file
 from .findings import Finding, could_not_run
 from .run import TOOL_HINT, find_tool
+
+if TYPE_CHECKING:  # fresh_env (subprocess helpers) is imported only when an environment is built
+    from .fresh_env import Env
 
 
 @dataclasses.dataclass
@@ -30,7 +34,7 @@ class Context:
     processes: list[procfile.Process] = dataclasses.field(init=False)
     procfile_findings: list[Finding] = dataclasses.field(init=False)
     dists: dict[str, list[str]] | None = None  # installed top-level module -> distributions, once imported
-    env: fresh_env.Env | None = None
+    env: Env | None = None
     env_failed: bool = False
 
     def __post_init__(self) -> None:
@@ -46,7 +50,9 @@ class Context:
     def minor(self) -> int:
         return int(self.target.split(".")[1])
 
-    def fresh_env(self) -> tuple[fresh_env.Env | None, list[Finding]]:
+    def fresh_env(self) -> tuple[Env | None, list[Finding]]:
+        from . import fresh_env
+
         """The environment built from requirements.txt for the target Python (built on first use)."""
         if self.env is not None or self.env_failed:
             return self.env, []

@@ -230,7 +230,11 @@ def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
         # The Python CNB's venv has no pip: its pip lives in a build layer (on PATH, with PYTHONUSERBASE),
         # pointed at the venv. Run that pip as the build would, in the build's own environment.
         result = subprocess.run(
-            [outside, "--python", python, "check"], capture_output=True, text=True, env=dict(os.environ), check=False
+            [outside, "--python", python, "check"],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            check=False,
         )
         output = result.stdout + result.stderr
     if "No module named pip" in output or (outside and "no such option: --python" in output):

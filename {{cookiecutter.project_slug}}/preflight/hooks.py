@@ -18,11 +18,10 @@ from pathlib import Path
 
 from .findings import Finding, could_not_run, error, warning
 from .heroku import DEFAULT_STACK
-from .run import clean_environ, last_line
+from .run import IN_HOOK, clean_environ, last_line
 
 HOOKS = ("pre_compile", "post_compile")
 TIMEOUT = float(os.environ.get("PREFLIGHT_HOOK_TIMEOUT", "300"))
-IN_HOOK = "PREFLIGHT_IN_HOOK"
 _SKIP = shutil.ignore_patterns(".git", ".venv", "venv", ".nox", "__pycache__", "node_modules")
 
 

@@ -7,7 +7,6 @@ read with tomllib where the running Python has it (3.11+), otherwise those check
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -188,6 +187,8 @@ def pipfile_hash(pipfile: dict[str, Any]) -> str:
     for section, values in pipfile.items():
         if section not in ("source", "requires", "packages", "dev-packages", "pipenv", "scripts"):
             data[section] = values
+    import hashlib  # here, not at the top: loading OpenSSL costs a few ms of every --static run
+
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -211,4 +212,6 @@ def poetry_content_hash(pyproject: dict[str, Any]) -> str:
             "project": project,
             "tool": {"poetry": poetry},
         }  # Poetry 2.2 leaves [dependency-groups] out
+    import hashlib
+
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

@@ -18,6 +18,7 @@ NETWORK_ERRORS = re.compile(
     r"Could not fetch URL|Name or service not known|Could not resolve host|timed out",
     re.IGNORECASE,
 )
+IN_HOOK = "PREFLIGHT_IN_HOOK"  # set for hooks the hooks step runs: a nested `--build` stops at once
 TOOL_HINT = "install it beside the checker: `uv pip install uv deptry` (nox does), or `uv tool install {}`"
 
 
