@@ -54,7 +54,8 @@ def preflight(session: nox.Session) -> None:
     """The full checker: fresh environment from requirements.txt, deptry, Heroku platform resolve."""
     # The checker's own environment holds only its tools, so it cannot hide a missing requirement.
     session.install("uv", "deptry", "pip")
-    session.run("python", "-m", "preflight", "--strict", *session.posargs, env={"UV_PYTHON_DOWNLOADS": "never"})
+    env = {"UV_PYTHON_DOWNLOADS": "never"}
+    session.run("python", "-m", "preflight", "--strict", *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON, default=True)
@@ -80,5 +81,5 @@ def lock(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False, name="refresh-versions")
 def refresh_versions(session: nox.Session) -> None:
-    """Refresh preflight's table of Heroku's Python versions from the classic buildpack (needs the network)."""
+    """Refresh preflight's table of Heroku's Python versions from the buildpack (needs the network)."""
     session.run("python", "-m", "preflight.refresh_versions")
