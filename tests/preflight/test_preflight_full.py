@@ -303,10 +303,21 @@ def test_requirement_that_does_not_install(make_app: MakeApp) -> None:
     assert finding["line"] == 2 and result.exit_code == 1, result
 
 
-def test_non_requirements_app_cannot_build_fresh_env(make_app: MakeApp) -> None:
-    """uv.lock only: the fresh environment is built from requirements.txt only, and says so (exit 2)."""
-    result = run_preflight(make_app({"requirements.txt": None, "uv.lock": "version = 1\n"}), "--steps", "fresh-env")
-    assert result.exit_code == 2 and "HW499" in result.codes, result
+def test_lock_apps_get_a_fresh_env_from_their_pins(make_app: MakeApp) -> None:
+    """uv.lock / Pipfile.lock / poetry.lock apps: the fresh env installs the lock's pins (default/main only)."""
+    lock = (
+        'version = 1\nrequires-python = ">=3.10"\n\n[[package]]\nname = "shop"\nversion = "0.1.0"\n'
+        'source = { virtual = "." }\n\n[[package]]\nname = "six"\nversion = "1.17.0"\n'
+        'source = { registry = "https://pypi.org/simple" }\n'
+    )
+    app = make_app({"requirements.txt": None, "uv.lock": lock})
+    result = run_preflight(app, "--steps", "fresh-env")
+    assert result.exit_code == 0 and result.data["steps"][0]["status"] == "ok", result
+    broken = run_preflight(make_app({"requirements.txt": None, "uv.lock": lock.replace('"six"', '"idna"').replace("1.17.0", "3.10")}),
+                           "--steps", "fresh-env")  # fmt: skip
+    assert broken.exit_code == 1 and "six" in broken.of("HW404")[0]["message"], broken  # six is not locked
+    unreadable = run_preflight(make_app({"requirements.txt": None, "uv.lock": "version = [\n"}), "--steps", "fresh-env")
+    assert unreadable.exit_code == 2 and "HW499" in unreadable.codes, unreadable
 
 
 def test_project_table_does_not_hide_requirements_txt(make_app: MakeApp) -> None:

@@ -85,7 +85,7 @@ def _deptry(ctx: Context) -> Iterable[Finding]:
         return out or [
             could_not_run("HW199", "no fresh environment to map imports with", "see the HW4xx finding")
         ]
-    found = tools.deptry(ctx.app, env.site_packages(), ctx.reqs)
+    found = tools.deptry(ctx.app, env.site_packages(), ctx.reqs, ctx.requirements)
     installed = fresh_env.installed_top_levels(str(env.python), ctx.app)
     return [*out, *found, *tools.dynamic_imports(ctx.app, installed, ctx.minor, ctx.reqs)]
 

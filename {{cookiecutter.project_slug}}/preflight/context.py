@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import procfile, python_version, requirements_file
+from . import lockfiles, procfile, python_version, requirements_file
 from .findings import Finding, could_not_run
 from .run import TOOL_HINT, find_tool
 
@@ -36,6 +37,7 @@ class Context:
     dists: dict[str, list[str]] | None = None  # installed top-level module -> distributions, once imported
     env: Env | None = None
     env_failed: bool = False
+    requirements: str = "requirements.txt"  # what the fresh env installs (a lock's pins for non-pip apps)
 
     def __post_init__(self) -> None:
         self.version = python_version.check(self.app, self.options.generation)
@@ -57,11 +59,17 @@ class Context:
         if self.env is not None or self.env_failed:
             return self.env, []
         self.env_failed = True
+        requirements = "requirements.txt"
         if not self.reqs.exists:
-            return None, [could_not_run(
-                "HW499", "no requirements.txt: the fresh environment is built from requirements.txt only",
-                "for a Pipfile/poetry/uv app, `--static` and `--build` (on Heroku) are the checks that apply",
-            )]  # fmt: skip
+            pins = lockfiles.lock_pins(self.app)
+            if pins is None:
+                return None, [could_not_run(
+                    "HW499", "no requirements.txt or readable lock to build the fresh environment from",
+                    "fix the lock file (see HW7xx), then run again",
+                )]  # fmt: skip
+            folder = Path(self.stack.enter_context(tempfile.TemporaryDirectory(prefix="preflight-pins-")))
+            (folder / "requirements.txt").write_text("".join(f"{line}\n" for line in pins if line))
+            requirements = self.requirements = str(folder / "requirements.txt")
         uv = find_tool("uv")
         backend = (
             self.options.venv_backend if self.options.venv_backend != "auto" else ("uv" if uv else "venv")
@@ -81,7 +89,7 @@ class Context:
             )]  # fmt: skip
         out: list[Finding] = []
         self.env = self.stack.enter_context(
-            fresh_env.build(self.app, python, minor, backend, uv, out, self.reqs)
+            fresh_env.build(self.app, python, minor, backend, uv, out, self.reqs, requirements)
         )
         self.env_failed = self.env is None
         return self.env, out

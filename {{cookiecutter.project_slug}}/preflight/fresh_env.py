@@ -116,9 +116,17 @@ def _env_dir(app: Path, minor: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def build(
-    app: Path, python: str, minor: str, backend: str, uv: str | None, out: list[Finding], reqs: Requirements
+    app: Path,
+    python: str,
+    minor: str,
+    backend: str,
+    uv: str | None,
+    out: list[Finding],
+    reqs: Requirements,
+    requirements: str = "requirements.txt",
 ) -> Iterator[Env | None]:
-    """Create the environment and install requirements.txt; yields None (findings in `out`) on failure."""
+    """Create the environment and install `requirements` (requirements.txt, or a lock's pins written out);
+    yields None (findings in `out`) on failure."""
     with _env_dir(app, minor) as path:
         env = clean_environ()
         if backend == "uv" and uv:
@@ -132,13 +140,13 @@ def build(
                     "--python",
                     str(venv_python(path)),
                     "-r",
-                    "requirements.txt",
+                    requirements,
                 ],
             ]
         else:
             steps = [
                 [python, "-m", "venv", str(path)],
-                [str(venv_python(path)), "-m", "pip", "install", "--quiet", "-r", "requirements.txt"],
+                [str(venv_python(path)), "-m", "pip", "install", "--quiet", "-r", requirements],
             ]
         for index, command in enumerate(steps):
             try:

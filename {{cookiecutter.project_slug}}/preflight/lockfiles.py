@@ -215,3 +215,43 @@ def poetry_content_hash(pyproject: dict[str, Any]) -> str:
     import hashlib
 
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def lock_pins(app: Path) -> list[str] | None:
+    """`name==version` lines (with markers) for what a Pipfile.lock / poetry.lock / uv.lock installs on
+    Heroku (default/main packages), so the fresh env is built for those apps too; None if unreadable."""
+    if (app / "Pipfile.lock").is_file():
+        try:
+            lock = json.loads((app / "Pipfile.lock").read_text(encoding="utf-8-sig"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        default = lock.get("default", {}) if isinstance(lock, dict) else {}
+        return [_pipenv_line(name, spec) for name, spec in default.items() if isinstance(spec, dict)]
+    for name, main_only in (("poetry.lock", True), ("uv.lock", False)):
+        data = _load_toml(app / name) if (app / name).is_file() else None
+        if isinstance(data, dict):
+            return [_toml_line(p) for p in data.get("package", []) if _installed(p, main_only)]
+    return None
+
+
+def _pipenv_line(name: str, spec: dict[str, Any]) -> str:
+    version, markers = spec.get("version", ""), spec.get("markers")
+    if "path" in spec or "git" in spec or "file" in spec:
+        return ""  # a local or VCS requirement: installed by the build from the app, not pinned here
+    return f"{name}{version}" + (f" ; {markers}" if markers else "")
+
+
+def _installed(package: object, main_only: bool) -> bool:
+    if not isinstance(package, dict) or not isinstance(package.get("version"), str):
+        return False
+    source = package.get("source", {})
+    if isinstance(source, dict) and (
+        {"virtual", "editable", "directory", "path", "git", "url"} & set(source)
+    ):
+        return False  # the project itself, or a local/VCS package: not from the index
+    groups = package.get("groups") or [package.get("category", "main")]
+    return not main_only or "main" in groups
+
+
+def _toml_line(package: dict[str, Any]) -> str:
+    return f"{package['name']}=={package['version']}"

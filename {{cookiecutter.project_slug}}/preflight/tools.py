@@ -86,7 +86,9 @@ def dynamic_imports(
     return findings
 
 
-def deptry(app: Path, site_packages: str, reqs: Requirements) -> list[Finding]:
+def deptry(
+    app: Path, site_packages: str, reqs: Requirements, requirements: str = "requirements.txt"
+) -> list[Finding]:
     tool = find_tool("deptry")
     if tool is None:
         return [
@@ -98,7 +100,7 @@ def deptry(app: Path, site_packages: str, reqs: Requirements) -> list[Finding]:
         ]
     findings: list[Finding] = []
     seen: set[str] = set()
-    runs = [("requirements.txt", "HW101")]
+    runs = [(requirements, "HW101")]
     direct = reqs.direct()
     with tempfile.TemporaryDirectory(prefix="preflight-direct-") as tmp:
         if (app / "requirements.in").is_file():
