@@ -313,8 +313,8 @@ def test_lock_apps_get_a_fresh_env_from_their_pins(make_app: MakeApp) -> None:
     app = make_app({"requirements.txt": None, "uv.lock": lock})
     result = run_preflight(app, "--steps", "fresh-env")
     assert result.exit_code == 0 and result.data["steps"][0]["status"] == "ok", result
-    broken = run_preflight(make_app({"requirements.txt": None, "uv.lock": lock.replace('"six"', '"idna"').replace("1.17.0", "3.10")}),
-                           "--steps", "fresh-env")  # fmt: skip
+    idna_only = lock.replace('"six"', '"idna"').replace("1.17.0", "3.10")
+    broken = run_preflight(make_app({"requirements.txt": None, "uv.lock": idna_only}), "--steps", "fresh-env")
     assert broken.exit_code == 1 and "six" in broken.of("HW404")[0]["message"], broken  # six is not locked
     unreadable = run_preflight(make_app({"requirements.txt": None, "uv.lock": "version = [\n"}), "--steps", "fresh-env")
     assert unreadable.exit_code == 2 and "HW499" in unreadable.codes, unreadable
