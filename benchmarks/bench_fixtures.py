@@ -23,8 +23,8 @@ HERE = Path(__file__).resolve().parent
 CHECKER = HERE.parent / "{{cookiecutter.project_slug}}"
 
 
-def verdict(app: Path, steps: str, extra: list[str]) -> tuple[str, list[str], float]:
-    env = {**os.environ, "PYTHONPATH": str(CHECKER), "UV_PYTHON_DOWNLOADS": "never"}
+def verdict(app: Path, steps: str, extra: list[str], config: dict[str, str]) -> tuple[str, list[str], float]:
+    env = {**os.environ, **config, "PYTHONPATH": str(CHECKER), "UV_PYTHON_DOWNLOADS": "never"}
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "preflight", str(app), "--json", "--generation", "cedar", "--steps", steps, *extra],
@@ -42,22 +42,53 @@ def verdict(app: Path, steps: str, extra: list[str]) -> tuple[str, list[str], fl
     return result, sorted({f["code"] for f in findings if f["blocking"]}), seconds
 
 
+def declared(app: Path) -> str:
+    """The X.Y a fixture asks for (.python-version, else runtime.txt), "" when none."""
+    for name, prefix in ((".python-version", ""), ("runtime.txt", "python-")):
+        path = app / name
+        if path.is_file():
+            lines = [
+                x.strip() for x in path.read_text(errors="replace").splitlines() if x.strip()[:1] not in "#"
+            ]
+            if lines and lines[0].startswith(prefix):
+                return ".".join(lines[0].removeprefix(prefix).split(".")[:2])
+    return ""
+
+
+def installed(minor: str) -> bool:
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    return bool(minor) and any(pyenv.glob(f"{minor}.*/bin/python"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("fixtures", type=Path)
     parser.add_argument("--expected", type=Path, default=HERE / "buildpack_fixtures_expected.json")
     parser.add_argument("--steps", default="static", help="preflight steps to run (default: static)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--python", help="pass --python X.Y to preflight (a target Python present here)")
+    parser.add_argument(
+        "--python", help="pass --python X.Y to preflight for fixtures whose own version is not installed here"
+    )
     args = parser.parse_args()
-    expected: dict[str, str] = json.loads(args.expected.read_text())["expected"]
+    data = json.loads(args.expected.read_text())
+    expected: dict[str, str] = data["expected"]
+    config: dict[str, dict[str, str]] = data.get("config", {})
     rows = []
     for name, want in expected.items():
         app = args.fixtures / name
         if not app.is_dir():
             rows.append((name, want, "missing", [], 0.0))
             continue
-        rows.append((name, want, *verdict(app, args.steps, ["--python", args.python] if args.python else [])))
+        override = args.python and not installed(declared(app))
+        rows.append(
+            (
+                name,
+                want,
+                *verdict(
+                    app, args.steps, ["--python", args.python] if override else [], config.get(name, {})
+                ),
+            )
+        )
     agree = [r for r in rows if r[1] == r[2]]
     false_alarms = [r for r in rows if r[1] == "pass" and r[2] == "fail"]
     misses = [r for r in rows if r[1] == "fail" and r[2] == "pass"]

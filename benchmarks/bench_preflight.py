@@ -28,7 +28,16 @@ TEMPLATE_PROJECT = ROOT / "{{cookiecutter.project_slug}}"
 def bake(out: Path) -> Path:
     """The default project, baked quietly (the hook's output would mix with --json)."""
     subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", str(ROOT), "-o", str(out), "verify_on_bake=false"],
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            str(ROOT),
+            "-o",
+            str(out),
+            "verify_on_bake=false",
+        ],
         check=True,
         capture_output=True,
     )
@@ -64,7 +73,9 @@ def run_once(app: Path, backend: str) -> tuple[float, dict[str, float], int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--app", type=Path, help="app to check (default: bake the template's default project)")
+    parser.add_argument(
+        "--app", type=Path, help="app to check (default: bake the template's default project)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -106,7 +106,11 @@ def _hooks(ctx: Context) -> Iterable[Finding]:
 
     if ctx.options.generation != "cedar":
         return []  # the Python CNB never runs them (HW712 says so)
-    return hooks.run_hooks(ctx.app, ctx.env.bindir if ctx.env else None)
+    # post_compile expects the app's whole environment: not one missing local, editable or VCS packages.
+    partial = ctx.requirements != "requirements.txt" or any(
+        f.code in ("HW203", "HW204", "HW205") for f in ctx.reqs.findings
+    )
+    return hooks.run_hooks(ctx.app, ctx.env.bindir if ctx.env and not partial else None)
 
 
 CHECKS: list[Check] = [

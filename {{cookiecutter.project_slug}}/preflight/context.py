@@ -91,5 +91,11 @@ class Context:
         self.env = self.stack.enter_context(
             fresh_env.build(self.app, python, minor, backend, uv, out, self.reqs, requirements)
         )
+        if self.env is None and backend == "uv" and any(f.code == "HW401" for f in out):
+            # uv refused the install: ask pip, which the build runs (uv rejects editable git requirements).
+            out = []
+            self.env = self.stack.enter_context(
+                fresh_env.build(self.app, python, minor, "venv", uv, out, self.reqs, requirements)
+            )
         self.env_failed = self.env is None
         return self.env, out

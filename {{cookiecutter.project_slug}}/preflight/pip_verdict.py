@@ -77,7 +77,9 @@ def finish(proc: subprocess.Popen[str] | Finding | None, uv_found: list[Finding]
     if proc.returncode == 0:
         return [f for f in uv_found if f.blocking]  # uv missing or offline stays NOT VERIFIED
     if NETWORK_ERRORS.search(err) or "Could not resolve host" in err:
-        return [*uv_found, could_not_run(
+        # pip could not answer: keep uv's wheel facts, not its resolver's own refusals (pip may accept those)
+        kept = [f for f in uv_found if f.code != "HW302"]
+        return [*kept, could_not_run(
             "HW399", f"pip could not reach an index or repository: {last_line(err)}",
             "check the network / PIP_INDEX_URL, then run again (pip's verdict was not taken)",
         )]  # fmt: skip
