@@ -96,9 +96,17 @@ def _platform(ctx: Context) -> Iterable[Finding]:
     if not ctx.reqs.exists:
         return []  # a Pipfile/Poetry/uv app (its lock pins the platform), or none (HW70x says so)
     stack = buildpack.stack(ctx.app)
-    pip = pip_verdict.start(ctx.reqs, f"3.{ctx.minor}", stack)  # runs beside uv's resolve
+    pip = ctx.early_pip or pip_verdict.start(ctx.reqs, f"3.{ctx.minor}", stack)  # runs beside uv's resolve
     found = tools.platform_resolve(ctx.app, ctx.target, ctx.reqs, stack)
     return pip_verdict.finish(pip, found)
+
+
+def start_early(ctx: Context, steps: list[str]) -> None:
+    """Start pip's resolve (about 1 s, network-bound) before the other steps, so it overlaps them."""
+    from . import pip_verdict
+
+    if "platform" in steps and ctx.reqs.exists:
+        ctx.early_pip = pip_verdict.start(ctx.reqs, f"3.{ctx.minor}", buildpack.stack(ctx.app))
 
 
 def _hooks(ctx: Context) -> Iterable[Finding]:

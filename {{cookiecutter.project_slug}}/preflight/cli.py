@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import buildpack
-from .checks import CHECKS, STEPS
+from .checks import CHECKS, STEPS, start_early
 from .codes import FAMILIES
 from .context import Context, Options
 from .findings import COULD_NOT_RUN, Report, could_not_run
@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> Report:
     with contextlib.ExitStack() as stack:
         ctx = Context(app, options, stack)
         report.python = ctx.target
+        start_early(ctx, args.step_list)
         for step_name in args.step_list:
             with report.step(step_name):
                 for check in CHECKS:

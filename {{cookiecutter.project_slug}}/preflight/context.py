@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import lockfiles, procfile, python_version, requirements_file
 from .findings import Finding, could_not_run
@@ -37,6 +37,7 @@ class Context:
     dists: dict[str, list[str]] | None = None  # installed top-level module -> distributions, once imported
     env: Env | None = None
     env_failed: bool = False
+    early_pip: Any = None  # pip's resolve, started before the steps (a Popen or a could-not-run Finding)
     requirements: str = "requirements.txt"  # what the fresh env installs (a lock's pins for non-pip apps)
 
     def __post_init__(self) -> None:
