@@ -28,12 +28,33 @@ TEMPLATE_PROJECT = ROOT / "{{cookiecutter.project_slug}}"
 def bake(out: Path) -> Path:
     """The default project, baked quietly (the hook's output would mix with --json)."""
     subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", str(ROOT), "-o", str(out), "verify_on_bake=false"],
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            str(ROOT),
+            "-o",
+            str(out),
+            "verify_on_bake=false",
+        ],
         check=True,
         capture_output=True,
     )
     (project,) = [p for p in out.iterdir() if p.is_dir()]
     return project
+
+
+def time_static(app: Path, runs: int) -> float:
+    """Median wall time of `python -m preflight --static --strict` (the pre-commit hook), interpreter start included."""
+    env = {**os.environ, "PYTHONPATH": str(TEMPLATE_PROJECT)}
+    times = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "preflight", str(app), "--static", "--strict"], capture_output=True,
+                       env=env, check=True)  # fmt: skip
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times[1:]), 3)
 
 
 def run_once(app: Path, backend: str) -> tuple[float, dict[str, float], int]:
@@ -42,7 +63,7 @@ def run_once(app: Path, backend: str) -> tuple[float, dict[str, float], int]:
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "preflight", str(app), "--json", "--venv-backend", backend],
+        [sys.executable, "-m", "preflight", str(app), "--json", "--strict", "--venv-backend", backend],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     total = time.perf_counter() - started
@@ -52,13 +73,16 @@ def run_once(app: Path, backend: str) -> tuple[float, dict[str, float], int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--app", type=Path, help="app to check (default: bake the template's default project)")
+    parser.add_argument(
+        "--app", type=Path, help="app to check (default: bake the template's default project)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-preflight-") as tmp:
         app = args.app.resolve() if args.app else bake(Path(tmp))
         results: dict[str, dict[str, object]] = {}
+        static_s = time_static(app, max(args.runs, 5))
         for backend in ("uv", "venv"):
             _, _, code = run_once(app, backend)  # warm-up: fills uv's and pip's caches and the bytecode cache
             if code != 0:
@@ -73,9 +97,11 @@ def main() -> int:
         "processor": platform.machine(),
     }  # fmt: skip
     if args.json:
-        print(json.dumps({"app": str(app), "runs": args.runs, "machine": machine, "results": results}, indent=2))
+        print(json.dumps({"app": str(app), "runs": args.runs, "machine": machine, "static_s": static_s,
+                          "results": results}, indent=2))  # fmt: skip
         return 0
-    print(f"app: {app}\nmachine: {machine}\nmedian of {args.runs} warm runs (seconds)")
+    print(f"app: {app}\nmachine: {machine}\n--static --strict: {static_s} s (median, with interpreter start)")
+    print(f"median of {args.runs} warm runs (seconds)")
     names = list(results["uv"]["steps_s"])  # type: ignore[arg-type]
     print(f"{'backend':<10}{'total':>8}" + "".join(f"{n:>11}" for n in names))
     for backend, result in results.items():

@@ -283,7 +283,9 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rq-events", type=int, default=50_000, help="events for the RQ run (it is slow)")
     parser.add_argument("--skip-rq", action="store_true")
-    parser.add_argument("--repeat", type=int, default=5, help="runs of each worker/ceiling figure (median shown)")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="runs of each worker/ceiling figure (median shown)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not os.environ.get("BENCH_INSIDE_VENV"):

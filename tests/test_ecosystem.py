@@ -526,7 +526,7 @@ def test_pre_commit_config_matches_dev_tools(baked: tuple[Path, dict[str, Any]])
     config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
     hooks = {h["id"]: h for repo in config["repos"] for h in repo["hooks"]}
     assert {"ruff-check", "ruff-format", "preflight-static"} <= set(hooks)
-    assert hooks["preflight-static"]["entry"] == "python -m preflight --static"
+    assert hooks["preflight-static"]["entry"] == "python -m preflight --static --strict"
     assert hooks["preflight-static"]["pass_filenames"] is False
     dev_lines = (project / "requirements-dev.txt").read_text().splitlines()
     dev = [Requirement(line.split("#")[0]) for line in dev_lines if line.strip() and not line.startswith("#")]
@@ -625,8 +625,8 @@ def test_nox_lock_upgrades_within_requirements_in(bake: Any) -> None:
 
 
 def checker_codes(project: Path) -> dict[str, str]:
-    source = (project / "preflight" / "findings.py").read_text()
-    return dict(re.findall(r'"(HW\d{3})":\s*"([^"]+)"', source))
+    source = (project / "preflight" / "codes.py").read_text()  # the code registry
+    return dict(re.findall(r'\(\s*"(HW\d{3})",\s*"\w+",\s*\w+,\s*"([^"]+)",?\s*\)', source))
 
 
 def test_readme_covers_what_a_team_needs(baked: tuple[Path, dict[str, Any]]) -> None:
@@ -644,7 +644,7 @@ def test_readme_covers_what_a_team_needs(baked: tuple[Path, dict[str, Any]]) -> 
 
     # The ways a deploy breaks: every family of checker findings is explained, and no code is stale.
     codes = checker_codes(project)
-    assert codes, "no checker codes found in preflight/findings.py"
+    assert codes, "no checker codes found in preflight/codes.py"
     mentioned = set(re.findall(r"HW\d{3}", readme))
     assert mentioned <= set(codes), f"README names codes the checker no longer has: {mentioned - set(codes)}"
     families = {code[:3] for code in codes}

@@ -125,8 +125,8 @@ def typing(session: nox.Session) -> None:
 def preflight(session: nox.Session) -> None:
     """The full checker: fresh environment from requirements.txt, deptry, Heroku platform resolve."""
     # The checker's own environment holds only its tools, so it cannot hide a missing requirement.
-    session.install("uv", "deptry")
-    session.run("python", "-m", "preflight", *session.posargs, env=UV_ENV)
+    session.install("uv", "deptry", "pip")
+    session.run("python", "-m", "preflight", "--strict", *session.posargs, env=UV_ENV)
 
 
 @nox.session(python=INTERPRETER, default=True)
@@ -147,4 +147,10 @@ def lock(session: nox.Session) -> None:
         *session.posargs, "requirements.in", "-o", "requirements.txt",
         env=UV_ENV,
     )  # fmt: skip
-    session.run("python", "-m", "preflight", "--static")
+    session.run("python", "-m", "preflight", "--static", "--strict")
+
+
+@nox.session(python=PYTHON, default=False, name="refresh-versions")
+def refresh_versions(session: nox.Session) -> None:
+    """Refresh preflight's table of Heroku's Python versions from the buildpack (needs the network)."""
+    session.run("python", "-m", "preflight.refresh_versions")

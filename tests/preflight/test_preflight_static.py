@@ -58,7 +58,7 @@ CASES = [
      {"requirements.txt": "six==1.17.0\n-e ../lib\n"}, "HW204",
      {"requirements.txt": "six==1.17.0\nlib==1.0\n"}),
     ("path outside the app",
-     {"requirements.txt": "six==1.17.0\n../lib/dist/foo-1.0-py3-none-any.whl\n"}, "HW205",
+     {"requirements.txt": "six==1.17.0\n../lib/dist/foo-1.0-py3-none-any.whl\n"}, "HW209",
      {"requirements.txt": "six==1.17.0\nfoo==1.0\n"}),
     ("-r include followed",
      {"requirements.txt": "-r base.txt\n", "base.txt": "six\n"}, "HW201",
@@ -148,13 +148,16 @@ CASES = [
 def test_broken_app_is_caught_and_fix_passes(
     make_app: MakeApp, broken: dict[str, str | None], code: str, fixed: dict[str, str | None]
 ) -> None:
-    result = static(make_app(broken))
+    result = static(make_app(broken), "--strict")
     assert code in result.codes, result
     finding = result.of(code)[0]
     assert finding["fix"] and finding["message"]
     if finding["severity"] == "error":
         assert result.exit_code == 1, result
-    again = static(make_app({**broken, **fixed}))
+    if finding["policy"]:  # a house rule: a warning without --strict, so the app passes unless it has errors
+        lenient = static(make_app(broken))
+        assert lenient.of(code)[0]["severity"] == "warning", lenient
+    again = static(make_app({**broken, **fixed}), "--strict")
     assert code not in again.codes, again
     assert again.exit_code == 0, again
 
@@ -240,12 +243,15 @@ def test_pythonpath_config_var_at_build(make_app: MakeApp) -> None:
 
 
 def test_json_contract(make_app: MakeApp) -> None:
-    result = static(make_app({"requirements.txt": "six\n"}))
+    result = static(make_app({"requirements.txt": "six\n"}), "--strict")
     data = result.data
     assert set(data) >= {"ok", "exit_code", "findings", "steps"}
     assert data["ok"] is False and data["exit_code"] == 1
     finding = data["findings"][0]
-    assert set(finding) >= {"code", "severity", "file", "line", "message", "fix"}
+    assert set(finding) >= {"code", "severity", "file", "line", "message", "fix", "blocking", "policy"}
+    assert finding["code"] == "HW201" and finding["policy"] is True and finding["blocking"] is False
+    lenient = static(make_app({"requirements.txt": "six\n"}))
+    assert lenient.exit_code == 0 and lenient.of("HW201")[0]["severity"] == "warning", lenient
     assert finding["severity"] in ("error", "warning")
     assert set(data["steps"][0]) >= {"name", "seconds", "status"}
 
@@ -255,7 +261,7 @@ def test_text_output_groups_and_summarises(make_app: MakeApp) -> None:
     import sys
 
     app = make_app({"requirements.txt": "six\n", ".python-version": "3.10\n"})
-    proc = subprocess.run([sys.executable, "-m", "preflight", str(app), "--static"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "preflight", str(app), "--static", "--strict"], capture_output=True,
                           text=True, env=checker_env(), check=False)  # fmt: skip
     assert proc.returncode == 1
     assert "requirements.txt pins (HW2xx)" in proc.stdout

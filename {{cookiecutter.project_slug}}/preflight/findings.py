@@ -4,65 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Literal
+
+from .codes import applies, kind
 
 Severity = Literal["error", "warning"]
 
 CLEAN, ERRORS, COULD_NOT_RUN = 0, 1, 2
 
-# Stable codes: family digit = what is wrong (see docs/preflight.md). Titles only; messages carry the detail.
-CODES: dict[str, str] = {
-    "HW000": "the checker could not start (APP_DIR is not a directory)",
-    "HW101": "module imported but its distribution is not in requirements.txt",
-    "HW102": "module imported directly but its distribution is only a transitive dependency",
-    "HW103": "module imported by app code comes from a development-only requirement",
-    "HW199": "deptry could not run",
-    "HW201": "requirement not pinned with ==",
-    "HW202": "hash missing on a requirement while others have hashes",
-    "HW203": "URL or VCS requirement",
-    "HW204": "editable install",
-    "HW205": "local path requirement",
-    "HW206": "-r/-c include missing",
-    "HW207": "requirement line does not parse",
-    "HW301": "no wheel for Heroku's platform and Python",
-    "HW302": "requirements do not resolve on Heroku's platform and Python",
-    "HW399": "platform resolve could not run",
-    "HW401": "fresh environment: requirements.txt does not install",
-    "HW402": "pip check: installed distributions conflict",
-    "HW403": "app module fails to import",
-    "HW404": "Procfile process target fails to import or resolve",
-    "HW405": "import timed out",
-    "HW406": "pip check could not run",
-    "HW499": "fresh environment could not be built",
-    "HW501": "Procfile missing",
-    "HW502": "Procfile line does not parse",
-    "HW503": "python -m target not found from the app root",
-    "HW504": "python script not found",
-    "HW505": "script in a subfolder imports the app's package",
-    "HW506": "command not provided by any requirement",
-    "HW507": "src layout never installed",
-    "HW508": "package run with -m has no __main__.py",
-    "HW601": "runtime.txt and .python-version disagree",
-    "HW602": ".python-version format",
-    "HW603": "runtime.txt format",
-    "HW604": "Python version Heroku does not support",
-    "HW605": "runtime.txt is deprecated",
-    "HW606": "Python 3.10 leaves Heroku in January 2027",
-    "HW607": "no Python version file",
-    "HW608": "two Python version files",
-    "HW701": "several package-manager files",
-    "HW702": "Pipfile without Pipfile.lock",
-    "HW703": "pyproject.toml or setup.py without a package-manager file",
-    "HW704": "virtual environment folder committed",
-    "HW705": "no package-manager file",
-    "HW801": "app module shadows a standard-library module",
-    "HW802": "app module shadows a dependency's module",
-    "HW901": "sys.path changed in app code",
-    "HW902": "PYTHONPATH config var hides the app root",
-    "HW903": "PYTHONPATH in app.json or .env hides /app",
-}
+# Codes, their titles and kinds (error/policy/warning/blocking) live in codes.py.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +26,9 @@ class Finding:
     message: str
     fix: str
     blocking: bool = False  # True: the check could not run (exit 2), not a defect of the app
+    policy: bool = (
+        False  # True: a house rule of this template (an error only under --strict), not Heroku's verdict
+    )
 
     def where(self) -> str:
         if self.file is None:
@@ -90,6 +45,16 @@ def error(code: str, file: str | None, line: int | None, message: str, fix: str)
 
 def warning(code: str, file: str | None, line: int | None, message: str, fix: str) -> Finding:
     return Finding(code, "warning", file, line, message, fix)
+
+
+def with_kind(finding: Finding, strict: bool) -> Finding:
+    """Apply the code's kind (codes.py): policy is a warning unless --strict; a warning never fails."""
+    entry = kind(finding.code)
+    if entry == "policy":
+        return dataclasses.replace(finding, severity="error" if strict else "warning", policy=True)
+    if entry == "warning" and not finding.blocking:
+        return dataclasses.replace(finding, severity="warning")
+    return finding
 
 
 def could_not_run(code: str, message: str, fix: str) -> Finding:
@@ -110,9 +75,12 @@ class Report:
     python: str
     findings: list[Finding] = dataclasses.field(default_factory=list)
     steps: list[Step] = dataclasses.field(default_factory=list)
+    strict: bool = False
+    generation: str = "cedar"  # "cedar" (classic buildpack) or "fir" (the Python CNB)
 
-    def add(self, findings: list[Finding] | Iterator[Finding]) -> list[Finding]:
-        added = list(findings)
+    def add(self, findings: Iterable[Finding]) -> list[Finding]:
+        """Keep the findings that apply to this generation, each with its code's kind applied."""
+        added = [with_kind(f, self.strict) for f in findings if applies(f.code, self.generation)]
         self.findings.extend(added)
         return added
 
@@ -148,6 +116,8 @@ class Report:
             "exit_code": self.exit_code,
             "app_dir": self.app_dir,
             "python": self.python,
+            "generation": self.generation,
+            "strict": self.strict,
             "findings": [f.to_json() for f in self.findings],
             "steps": [dataclasses.asdict(s) for s in self.steps],
         }

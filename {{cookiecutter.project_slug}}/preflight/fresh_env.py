@@ -25,59 +25,37 @@ from . import imports, layout
 from .findings import Finding, could_not_run, error
 from .procfile import Process
 from .requirements_file import Requirements
+from .run import NETWORK_ERRORS, cache_dir, clean_environ, last_line
 
 PROBE_SOURCE = (Path(__file__).parent / "probe.py").read_text()
 MARK = "@@preflight@@ "
 IMPORT_TIMEOUT = float(os.environ.get("PREFLIGHT_IMPORT_TIMEOUT", "120"))
 INSTALL_TIMEOUT = float(os.environ.get("PREFLIGHT_INSTALL_TIMEOUT", "900"))
-NETWORK_ERRORS = re.compile(
-    r"Failed to fetch|error sending request|tcp connect error|dns error|Could not connect|NewConnectionError|"
-    r"Max retries exceeded|Temporary failure in name resolution|Network is unreachable|ConnectionError|"
-    r"Could not fetch URL|Name or service not known|timed out",
-    re.IGNORECASE,
-)
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("PREFLIGHT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "preflight"
-    )
-    return Path(base)
 
 
 def venv_python(path: Path) -> Path:
     return path / "Scripts" / "python.exe" if os.name == "nt" else path / "bin" / "python"
 
 
-def clean_environ(bindir: Path | None = None, pycache: Path | None = None) -> dict[str, str]:
-    """The caller's environment minus everything that changes how Python finds modules."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PYTHON") and k not in ("VIRTUAL_ENV", "CONDA_PREFIX")
-    }
-    env["PYTHONNOUSERSITE"] = "1"
-    # Bytecode goes to a cache of ours: fast re-runs, and no __pycache__ written into the app (or the slug).
-    env["PYTHONPYCACHEPREFIX"] = str(pycache or cache_dir() / "pycache")
-    env["UV_PYTHON_DOWNLOADS"] = os.environ.get("UV_PYTHON_DOWNLOADS", "never")
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    if bindir is not None:
-        env["PATH"] = str(bindir) + os.pathsep + env.get("PATH", os.defpath)
-    return env
-
-
-def find_tool(name: str) -> str | None:
-    """A tool beside the running interpreter (the checker's own tool venv, activated or not), else on PATH."""
-    beside = Path(sys.executable).parent / (f"{name}.exe" if os.name == "nt" else name)
-    return str(beside) if beside.is_file() else shutil.which(name)
+def _runs(python: str) -> bool:
+    try:
+        return (
+            subprocess.run([python, "-c", ""], capture_output=True, timeout=30, check=False).returncode == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def find_python(minor: str, uv: str | None) -> str | None:
     if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
         return sys.executable
     found = shutil.which(f"python{minor}")
-    if found:
+    if found and _runs(found):  # a pyenv shim for a version not selected is on PATH but exits 127
         return found
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    for candidate in sorted(pyenv.glob(f"{minor}.*/bin/python"), reverse=True):  # pyenv, not selected
+        if _runs(str(candidate)):
+            return str(candidate)
     if uv:
         result = subprocess.run(
             [uv, "python", "find", minor], capture_output=True, text=True, env=clean_environ(), check=False
@@ -85,12 +63,6 @@ def find_python(minor: str, uv: str | None) -> str | None:
         if result.returncode == 0 and result.stdout.strip():
             return result.stdout.strip().splitlines()[-1]
     return None
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    errors = [line for line in lines if line.lower().startswith(("error", "caused by", "cause:"))]
-    return (errors or lines or ["(no output)"])[-1][:400]
 
 
 @dataclasses.dataclass
@@ -144,9 +116,17 @@ def _env_dir(app: Path, minor: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def build(
-    app: Path, python: str, minor: str, backend: str, uv: str | None, out: list[Finding], reqs: Requirements
+    app: Path,
+    python: str,
+    minor: str,
+    backend: str,
+    uv: str | None,
+    out: list[Finding],
+    reqs: Requirements,
+    requirements: str = "requirements.txt",
 ) -> Iterator[Env | None]:
-    """Create the environment and install requirements.txt; yields None (findings in `out`) on failure."""
+    """Create the environment and install `requirements` (requirements.txt, or a lock's pins written out);
+    yields None (findings in `out`) on failure."""
     with _env_dir(app, minor) as path:
         env = clean_environ()
         if backend == "uv" and uv:
@@ -160,13 +140,13 @@ def build(
                     "--python",
                     str(venv_python(path)),
                     "-r",
-                    "requirements.txt",
+                    requirements,
                 ],
             ]
         else:
             steps = [
                 [python, "-m", "venv", str(path)],
-                [str(venv_python(path)), "-m", "pip", "install", "--quiet", "-r", "requirements.txt"],
+                [str(venv_python(path)), "-m", "pip", "install", "--quiet", "-r", requirements],
             ]
         for index, command in enumerate(steps):
             try:
@@ -195,18 +175,20 @@ def build(
                     out.append(
                         could_not_run(
                             "HW499",
-                            f"package index unreachable while building the fresh env: {_last_line(output)}",
+                            f"package index unreachable while building the fresh env: {last_line(output)}",
                             "check the network or PIP_INDEX_URL/UV_INDEX_URL, then run again (nothing was "
                             "checked)",
                         )
                     )
                 elif index == 1:
-                    last = _last_line(output)
+                    last = last_line(output)
+                    failed = failed_distribution(output)
                     named = [
                         r
                         for r in reqs.items
-                        if re.search(rf"(?<![\w.-]){re.escape(r.name)}(?![\w.-])", last, re.I)
+                        if re.search(rf"(?<![\w.-]){re.escape(r.name)}(?![\w.-])", failed or last, re.I)
                     ]
+                    last = last if not failed or failed in last else f"{failed}: {last}"
                     out.append(
                         error(
                             "HW401",
@@ -220,7 +202,7 @@ def build(
                     out.append(
                         could_not_run(
                             "HW499",
-                            f"could not create the environment: {_last_line(output)}",
+                            f"could not create the environment: {last_line(output)}",
                             f"check that {python} works, or try --venv-backend venv",
                         )
                     )
@@ -229,12 +211,41 @@ def build(
         yield Env(path, venv_python(path), backend, uv)
 
 
+_FAILED = (
+    re.compile(r"Failed to (?:build|download|prepare distributions?|install)[^`]*`([^`]+)`"),
+    re.compile(r"(?:no version of|Because) ([A-Za-z0-9][A-Za-z0-9._-]*(?:[=<>!~]=?[^\s,]+)?)"),
+    re.compile(r"satisfies the requirement ([^\s(]+)"),
+    re.compile(r"Failed to build ([A-Za-z0-9][A-Za-z0-9._-]*)"),
+)
+
+
+def failed_distribution(output: str) -> str | None:
+    """The distribution an install failed on, from uv's or pip's output (None when it names none)."""
+    for pattern in _FAILED:
+        match = pattern.search(output)
+        if match:
+            return match.group(1)
+    return None
+
+
 def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
     result = subprocess.run(
         [python, "-m", "pip", "check"], capture_output=True, text=True, env=clean_environ(), check=False
     )
     output = result.stdout + result.stderr
-    if "No module named pip" in output:
+    outside = shutil.which("pip")
+    if "No module named pip" in output and outside:
+        # The Python CNB's venv has no pip: its pip lives in a build layer (on PATH, with PYTHONUSERBASE),
+        # pointed at the venv. Run that pip as the build would, in the build's own environment.
+        result = subprocess.run(
+            [outside, "--python", python, "check"],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            check=False,
+        )
+        output = result.stdout + result.stderr
+    if "No module named pip" in output or (outside and "no such option: --python" in output):
         if not uv:
             return [
                 could_not_run(
@@ -266,8 +277,7 @@ def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
                 req.file if req else "requirements.txt",
                 req.line if req else None,
                 f"pip check: {line}",
-                "re-lock so the set is consistent: `uv pip compile requirements.in -o requirements.txt "
-                "--generate-hashes`",
+                f"re-lock so the set is consistent: `{reqs.lock_command}`",
             )
         )
     return findings or [
@@ -275,7 +285,7 @@ def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
             "HW402",
             "requirements.txt",
             None,
-            f"pip check failed: {_last_line(output)}",
+            f"pip check failed: {last_line(output)}",
             "re-lock requirements.txt",
         )
     ]
@@ -320,7 +330,7 @@ def run_probe(
             {
                 "import": pending or "(the import probe itself)",
                 "ok": False,
-                "error": _last_line(stderr) or f"exit {proc.returncode}",
+                "error": last_line(stderr) or f"exit {proc.returncode}",
                 "where": None,
             }
         )
@@ -414,7 +424,7 @@ def import_everything(
             if event["where"] and not (file and line):
                 file, line = event["where"]
             message = f"import {name} fails: {event['error']}"
-            findings.append(error("HW403", file, line, message, _import_fix(event["error"])))
+            findings.append(error("HW403", file, line, message, _import_fix(event["error"], app)))
     if stuck:
         findings.append(
             error(
@@ -446,7 +456,7 @@ def import_everything(
                     "add the distribution that ships this command to requirements.txt, or run the code with "
                     "`python -m package`"
                     if missing_command
-                    else _import_fix(first["error"] or ""),
+                    else _import_fix(first["error"] or "", app),
                 )
             )
         if stuck:
@@ -462,12 +472,24 @@ def import_everything(
     return findings, dists
 
 
-def _import_fix(message: str) -> str:
+def _dependency_file(app: Path) -> str:
+    """Where this app declares dependencies (never suggest a requirements.txt to a Pipfile/uv/Poetry app)."""
+    for name, where in (
+        ("requirements.in", "requirements.in, then re-lock"),
+        ("Pipfile", "Pipfile, then `pipenv lock`"),
+        ("uv.lock", "pyproject.toml (`uv add`)"),
+        ("poetry.lock", "pyproject.toml (`poetry add`)"),
+    ):
+        if (app / name).is_file():
+            return where
+    return "requirements.txt"
+
+
+def _import_fix(message: str, app: Path) -> str:
     match = re.search(r"No module named '([^']+)'", message)
     if match:
         return (
             f"add the distribution that provides `{match.group(1).split('.')[0]}`, pinned, to "
-            "requirements.txt "
-            "(or requirements.in, then re-lock); if it is your own module, fix the import"
+            f"{_dependency_file(app)}; if it is your own module, fix the import"
         )
     return "fix the error above; it happens on the dyno too"

@@ -1,21 +1,32 @@
 """Heroku's platform facts, in one home: stacks and their wheel platform, the Python versions offered.
 
 Everything else reads these names: the checker, the baked project's `noxfile.py` (locks for the stack), the
-template's harness and its hooks. Facts as of heroku-buildpack-python v351 / heroku/buildpacks-python 6.5.
+template's harness and its hooks. The Python version table is data (heroku_versions.json, with the date it was
+taken from the classic buildpack); `python -m preflight.refresh_versions` refreshes it.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 # Stack -> glibc of its base image. A wheel tagged manylinux_2_X runs on a stack only when X <= its glibc.
 STACK_GLIBC: dict[str, tuple[int, int]] = {
     "heroku-22": (2, 35),  # Ubuntu 22.04
     "heroku-24": (2, 39),  # Ubuntu 24.04
-    "heroku-26": (2, 43),  # Ubuntu 26.04
+    "heroku-26": (2, 43),  # Ubuntu 26.04 (libc6 2.43-2ubuntu2 in resolute)
 }
 DEFAULT_STACK = "heroku-24"
+EOL_STACKS = ("heroku-16", "heroku-18", "heroku-20")  # the buildpack names them end-of-life (lib/checks.sh)
 
-SUPPORTED_MINORS = range(10, 15)  # Python 3.10-3.14
-HEROKU_DEFAULT_PYTHON = "3.14"  # what the buildpack installs when the app names no version
+VERSIONS_FILE = Path(__file__).with_name("heroku_versions.json")
+_VERSIONS = json.loads(VERSIONS_FILE.read_text(encoding="utf-8"))
+LATEST_PATCH: dict[str, str] = _VERSIONS["latest"]  # "3.13" -> newest patch release the buildpack knows
+VERSIONS_TAKEN: str = _VERSIONS["taken"]
+SUPPORTED_MINORS = range(
+    min(int(v.split(".")[1]) for v in LATEST_PATCH), max(int(v.split(".")[1]) for v in LATEST_PATCH) + 1
+)
+HEROKU_DEFAULT_PYTHON: str = _VERSIONS["default"]  # what the buildpack installs when the app names no version
 
 
 def platform_tag(stack: str = DEFAULT_STACK) -> str:

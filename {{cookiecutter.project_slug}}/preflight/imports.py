@@ -22,8 +22,24 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
+_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+
+def _catches_import_error(node: ast.Try) -> bool:
+    """`try: import x / except ImportError:` (or a broader handler): a missing x is handled, not a crash."""
+    for handler in node.handlers:
+        kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        for kind in kinds:
+            if kind is None or (isinstance(kind, ast.Name) and kind.id in _IMPORT_ERRORS):
+                return True
+            if isinstance(kind, ast.Attribute) and kind.attr in _IMPORT_ERRORS:
+                return True
+    return False
+
+
 def _walk_runtime(tree: ast.AST) -> Iterable[ast.AST]:
-    """ast.walk that skips `if TYPE_CHECKING:` bodies (never executed at run time)."""
+    """ast.walk that skips `if TYPE_CHECKING:` bodies (never executed at run time) and the body of a `try`
+    whose handler catches ImportError (an optional import: the fallback runs when it is missing)."""
     stack = [tree]
     while stack:
         node = stack.pop()
@@ -31,7 +47,17 @@ def _walk_runtime(tree: ast.AST) -> Iterable[ast.AST]:
         if isinstance(node, ast.If) and _is_type_checking(node.test):
             stack.extend(node.orelse)
             continue
+        if isinstance(node, ast.Try) and _catches_import_error(node):
+            stack.extend([*node.handlers, *node.orelse, *node.finalbody])
+            continue
         stack.extend(ast.iter_child_nodes(node))
+
+
+def optional_import_lines(tree: ast.Module) -> set[int]:
+    """Lines of imports that are guarded (try/except ImportError, `if TYPE_CHECKING:`): never a crash."""
+    every = {n.lineno for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))}
+    running = {n.lineno for n in _walk_runtime(tree) if isinstance(n, (ast.Import, ast.ImportFrom))}
+    return every - running
 
 
 def imported_modules(tree: ast.Module, package: str | None) -> list[tuple[str, int]]:

@@ -177,7 +177,7 @@ def check_package_managers(app: Path, build: bool) -> list[Finding]:
                     None,
                     None,
                     "no requirements.txt (or other package-manager file): Heroku cannot build",
-                    "add requirements.txt with == pins; `uv pip compile requirements.in -o requirements.txt`",
+                    "add requirements.txt listing your dependencies pinned with == (an empty file if none)",
                 )
             )
     for child in sorted(app.iterdir()):
@@ -199,6 +199,8 @@ def check_package_managers(app: Path, build: bool) -> list[Finding]:
 def check_src_layout(app: Path, reqs: Requirements) -> list[Finding]:
     """A src/ layout works locally after `pip install -e .`; Heroku installs requirements.txt only."""
     src = app / "src"
+    if any((app / lock).is_file() for lock in ("uv.lock", "poetry.lock", "Pipfile.lock")):
+        return []  # uv sync / poetry sync / pipenv install the project itself
     if not src.is_dir() or any(r.text.split(";")[0].strip() in (".", "./") for r in reqs.items):
         return []
     findings = []

@@ -9,9 +9,14 @@ from pathlib import Path
 from .findings import Finding, error, warning
 
 LOCK_COMMAND = "uv pip compile requirements.in -o requirements.txt --generate-hashes"
+# For an app without requirements.in: uv reads requirements.txt itself as the input, then rewrites it pinned.
+LOCK_IN_PLACE = "uv pip compile requirements.txt -o requirements.txt --generate-hashes"
 SDIST_OK_MARKER = "preflight: sdist-ok"  # comment on a requirement line: a pure-Python sdist that builds
 
 _NAME = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*(.*)$")
+_SPECIFIERS = re.compile(
+    r"^\(?\s*(?:(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*(?:,\s*|(?=\)|$)))+\)?$"
+)
 _PIN = re.compile(r"^===?\s*([^\s,*;]+)$")
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s+|=)(.+)$")
 _EDITABLE = re.compile(r"^(-e|--editable)(?:\s+|=)(.+)$")
@@ -62,6 +67,17 @@ class Requirements:
     files: list[str] = dataclasses.field(default_factory=list)
     exists: bool = False
     via: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # `# via` notes of pip-compile / uv
+    app_dir: str = "."  # where requirements.txt is (the working directory for pip and uv)
+    has_in: bool = False  # requirements.in beside it: the source to edit, then re-lock
+
+    @property
+    def lock_command(self) -> str:
+        """The re-lock command that fits this app (never names a requirements.in it does not have)."""
+        return LOCK_COMMAND if self.has_in else LOCK_IN_PLACE
+
+    def add_advice(self, what: str) -> str:
+        where = "requirements.in, then re-lock: `" + LOCK_COMMAND + "`" if self.has_in else "requirements.txt"
+        return f"add {what}, pinned, to {where}"
 
     def names(self) -> set[str]:
         return {r.key for r in self.items}
@@ -124,6 +140,8 @@ def parse(app: Path, name: str = "requirements.txt") -> Requirements:
     if not path.is_file():
         return result
     result.exists = True
+    result.has_in = (app / "requirements.in").is_file()
+    result.app_dir = str(app)
     _parse_file(app, path, result, seen=set())
     _check_hashes(result)
     return result
@@ -227,7 +245,7 @@ def _parse_requirement(
         else:
             result.findings.append(
                 error(
-                    "HW205",
+                    "HW209",
                     rel,
                     line,
                     f"local path `{spec}` is outside the app or missing: Heroku cannot resolve it",
@@ -249,6 +267,12 @@ def _parse_requirement(
         return
     name, _extras, rest = match.groups()
     specifier = rest.split(";", 1)[0].strip()
+    if specifier and not _SPECIFIERS.match(specifier):
+        result.findings.append(error(
+            "HW207", rel, line, f"cannot parse requirement `{spec}`: `{specifier}` is no specifier",
+            "write it as `name==X.Y.Z` (PEP 508); pip fails on this line too",
+        ))  # fmt: skip
+        return
     pin = _PIN.match(specifier)
     version = pin.group(1) if pin else None
     if version is None:
@@ -259,7 +283,7 @@ def _parse_requirement(
                 rel,
                 line,
                 f"{shown} is not pinned with ==: each build may install a different version",
-                f"pin it (`{name}==X.Y.Z`), or lock everything: `{LOCK_COMMAND}`",
+                f"pin it (`{name}==X.Y.Z`), or lock everything: `{result.lock_command}`",
             )
         )
     result.items.append(
@@ -287,6 +311,6 @@ def _check_hashes(result: Requirements) -> None:
                     req.file,
                     req.line,
                     f"{req.name} has no --hash while other requirements do: pip refuses the whole install",
-                    f"regenerate the lock with hashes: `{LOCK_COMMAND}`",
+                    f"regenerate the lock with hashes: `{result.lock_command}`",
                 )
             )

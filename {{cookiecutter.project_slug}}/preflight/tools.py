@@ -11,12 +11,10 @@ from typing import Any
 
 from . import imports, layout
 from .findings import Finding, could_not_run, error
-from .fresh_env import NETWORK_ERRORS, clean_environ, find_tool
-from .heroku import platform_tag
+from .heroku import DEFAULT_STACK, platform_tag
 from .requirements_file import LOCK_COMMAND, Requirements
+from .run import NETWORK_ERRORS, TOOL_HINT, clean_environ, find_tool
 
-HEROKU_PLATFORM = platform_tag()  # heroku.py is the one home of the stack -> platform tag fact
-TOOL_HINT = "install it beside the checker: `uv pip install uv deptry` (nox does), or `uv tool install {}`"
 # Run deptry's own interpreter isolated (-I: no cwd, no PYTHONPATH) and *append* the app env's site-packages:
 # deptry maps imports with the app's real metadata, and the app's pins cannot replace deptry's own libraries.
 _DEPTRY_WRAPPER = (
@@ -64,7 +62,9 @@ def _deptry_python(deptry: str) -> str | None:
     )
 
 
-def dynamic_imports(app: Path, installed: dict[str, list[str]], minor: int) -> list[Finding]:
+def dynamic_imports(
+    app: Path, installed: dict[str, list[str]], minor: int, reqs: Requirements
+) -> list[Finding]:
     """import_module("x") with a literal: x must be local, stdlib, or installed from requirements.txt."""
     local = set(layout.top_level_names(app)) | {"preflight"}
     stdlib = layout.stdlib_names(minor)
@@ -80,14 +80,15 @@ def dynamic_imports(app: Path, installed: dict[str, list[str]], minor: int) -> l
                         path.relative_to(app).as_posix(),
                         line,
                         f"`import_module({name!r})` but no distribution in requirements.txt provides `{top}`",
-                        f"add the distribution that provides `{top}`, pinned, to requirements.txt "
-                        f"(or to requirements.in, then `{LOCK_COMMAND}`)",
+                        reqs.add_advice(f"the distribution that provides `{top}`"),
                     )
                 )
     return findings
 
 
-def deptry(app: Path, site_packages: str, reqs: Requirements) -> list[Finding]:
+def deptry(
+    app: Path, site_packages: str, reqs: Requirements, requirements: str = "requirements.txt"
+) -> list[Finding]:
     tool = find_tool("deptry")
     if tool is None:
         return [
@@ -99,7 +100,7 @@ def deptry(app: Path, site_packages: str, reqs: Requirements) -> list[Finding]:
         ]
     findings: list[Finding] = []
     seen: set[str] = set()
-    runs = [("requirements.txt", "HW101")]
+    runs = [(requirements, "HW101")]
     direct = reqs.direct()
     with tempfile.TemporaryDirectory(prefix="preflight-direct-") as tmp:
         if (app / "requirements.in").is_file():
@@ -124,19 +125,23 @@ def deptry(app: Path, site_packages: str, reqs: Requirements) -> list[Finding]:
                     if Path(file).is_absolute()
                     else file
                 )
+            if file and line and _optional(app, file, line):
+                continue  # try/except ImportError or TYPE_CHECKING: the app runs without it
             if dep in ("DEP001", "DEP003") and module not in seen:
                 seen.add(module)
                 if code == "HW101":
                     message = f"`import {module}` but no distribution in requirements.txt provides it"
-                    fix = (
-                        f"add the distribution that provides `{module}`, pinned, to requirements.txt "
-                        f"(or to requirements.in, then `{LOCK_COMMAND}`)"
-                    )
+                    fix = reqs.add_advice(f"the distribution that provides `{module}`")
                 else:
                     message = (
                         f"`import {module}` but its distribution is only pinned as someone else's dependency"
                     )
-                    fix = f"add it to requirements.in (a direct dependency), then re-lock: `{LOCK_COMMAND}`"
+                    fix = (
+                        f"add it to requirements.in (a direct dependency), then re-lock: `{LOCK_COMMAND}`"
+                        if reqs.has_in
+                        else "list it as a direct requirement in the file requirements.txt is compiled from, "
+                        "then re-lock"
+                    )
                 findings.append(error(code, file, line, message, fix))
             elif dep == "DEP004" and code == "HW101" and module not in seen:
                 seen.add(module)
@@ -146,11 +151,16 @@ def deptry(app: Path, site_packages: str, reqs: Requirements) -> list[Finding]:
                         file,
                         line,
                         f"`import {module}` in app code, but it is a development-only requirement",
-                        "move it to requirements.in (Heroku never installs requirements-dev.txt), or import "
-                        "it in tests only",
+                        reqs.add_advice(f"the distribution that provides `{module}`")
+                        + " (Heroku never installs requirements-dev.txt), or import it in tests only",
                     )
                 )
     return findings
+
+
+def _optional(app: Path, file: str, line: int) -> bool:
+    tree = imports.parse(app / file)
+    return tree is not None and line in imports.optional_import_lines(tree)
 
 
 def _run_deptry(
@@ -210,8 +220,11 @@ def _run_deptry(
         return issues
 
 
-def platform_resolve(app: Path, python_version: str, reqs: Requirements) -> list[Finding]:
-    """Resolve requirements.txt for Heroku's Linux x86_64 and Python, wheels only, without that Python."""
+def platform_resolve(
+    app: Path, python_version: str, reqs: Requirements, stack: str = DEFAULT_STACK
+) -> list[Finding]:
+    """Resolve requirements.txt for the stack's Linux x86_64 and Python, wheels only, without that Python."""
+    platform = platform_tag(stack)
     uv = find_tool("uv")
     if uv is None:
         return [
@@ -239,7 +252,7 @@ def platform_resolve(app: Path, python_version: str, reqs: Requirements) -> list
             "--python-version",
             python_version,
             "--python-platform",
-            HEROKU_PLATFORM,
+            platform,
             *no_build,
             "-o",
             str(Path(tmp) / "resolved.txt"),
@@ -259,14 +272,19 @@ def platform_resolve(app: Path, python_version: str, reqs: Requirements) -> list
             )
         ]
     findings = []
-    for name, version in re.findall(r"([A-Za-z0-9._-]+)==(\S+?) has no (?:usable )?wheels", output):
+    found = re.findall(r"([A-Za-z0-9._-]+)==(\S+?) has no (?:usable )?wheels", output)
+    found += [
+        (name, "any")
+        for name in re.findall(r"all versions of ([A-Za-z0-9._-]+) have no usable wheels", output)
+    ]
+    for name, version in found:
         req = reqs.find(name)
         findings.append(
             error(
                 "HW301",
                 req.file if req else "requirements.txt",
                 req.line if req else None,
-                f"{name}=={version} has no wheel for CPython {python_version} on Heroku ({HEROKU_PLATFORM}): "
+                f"{name}=={version} has no wheel for CPython {python_version} on Heroku ({platform}): "
                 "the build would compile it from source",
                 f"move to a version with wheels for {python_version} (`uv pip compile --upgrade-package "
                 f"{name} ...`), "
@@ -277,17 +295,16 @@ def platform_resolve(app: Path, python_version: str, reqs: Requirements) -> list
         cause = " ".join(
             line.strip().removeprefix("cause:").strip()
             for line in output.splitlines()
-            if line.strip() and not line.strip().startswith(("error:", "hint:"))
+            if line.strip() and not line.strip().startswith("hint:")
         )
         findings.append(
             error(
                 "HW302",
                 "requirements.txt",
                 None,
-                f"does not resolve for Python {python_version} on {HEROKU_PLATFORM}: "
-                f"{cause[:500] or output[:500]}",
-                f"re-lock for Heroku: `{LOCK_COMMAND} --python-version {python_version} "
-                f"--python-platform {HEROKU_PLATFORM}`",
+                f"does not resolve for Python {python_version} on {platform}: {cause[:500] or output[:500]}",
+                f"re-lock for Heroku: `{reqs.lock_command} --python-version {python_version} "
+                f"--python-platform {platform}`",
             )
         )
     return findings

@@ -1,0 +1,3 @@
+from shop.worker import main
+
+main()

@@ -1,0 +1,5 @@
+import six
+
+
+def main() -> None:
+    print(six.PY3)

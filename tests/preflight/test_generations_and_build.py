@@ -1,0 +1,119 @@
+"""Fir's inline buildpack against a simulated CNB layer layout, guarded imports, hooks, pip's verdict, and the
+docs table against the code registry."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.preflight.helpers import TEMPLATE_PROJECT, run_preflight
+
+MakeApp = Callable[..., Path]
+ROOT = TEMPLATE_PROJECT.parent
+PROJECT_TOML = TEMPLATE_PROJECT / (
+    "{% if cookiecutter.python_version_file == '.python-version' %}project.toml{% endif %}"
+)
+
+
+def inline_script() -> tuple[list[str], str]:
+    """The baked project.toml's groups (in order) and its inline buildpack's script."""
+    data = tomllib.loads(PROJECT_TOML.read_text().replace("{{ cookiecutter.project_slug }}", "app"))
+    groups = data["io"]["buildpacks"]["group"]
+    inline = next(g for g in groups if "script" in g)["script"]
+    return [g["id"] for g in groups], inline["inline"]
+
+
+def simulated_layers(root: Path, requirements: str) -> dict[str, str]:
+    """What a later buildpack sees after heroku/python: its `venv` build layer's bin/ first on PATH (the lifecycle
+    adds each build layer's bin/), then the `python` layer's, and VIRTUAL_ENV (set for all scopes)."""
+    layers = root / "layers" / "heroku_python"
+    python_bin = layers / "python" / "bin"
+    python_bin.mkdir(parents=True)
+    (python_bin / "python").symlink_to(getattr(sys, "_base_executable", sys.executable))
+    venv = layers / "venv"
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    assert uv, "the test needs uv beside the test interpreter (TEST_REQUIREMENTS has it)"
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    subprocess.run([uv, "venv", "-q", "--python", str(python_bin / "python"), str(venv)], check=True, env=env)
+    (root / "req.txt").write_text(requirements)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-r", str(root / "req.txt")],
+                   check=True, env=env)  # fmt: skip
+    # pip: a build-only layer of its own (bin/pip on PATH, PYTHONUSERBASE), pointed at the venv by PIP_PYTHON.
+    pip_bin = layers / "pip" / "bin"
+    pip_bin.mkdir(parents=True)
+    (pip_bin / "pip").write_text(f'#!/bin/sh\nexec {python_bin / "python"} -m pip "$@"\n')
+    (pip_bin / "pip").chmod(0o755)
+    path = f"{venv / 'bin'}:{pip_bin}:{python_bin}:/usr/bin:/bin"
+    return {"PATH": path, "VIRTUAL_ENV": str(venv), "PIP_PYTHON": str(venv), "PYTHONUSERBASE": str(layers / "pip"),
+            "CNB_LAYERS_DIR": str(root / "layers" / "inline"), "CNB_TARGET_OS": "linux", "HOME": str(root)}  # fmt: skip
+
+
+def test_project_toml_runs_the_checker_after_the_python_cnb() -> None:
+    groups, script = inline_script()
+    assert groups == ["heroku/python", "app/preflight"]
+    assert "python -m preflight --build --strict --generation fir" in script
+
+
+def test_inline_script_checks_the_app_in_the_cnb_layers(make_app: MakeApp, tmp_path: Path) -> None:
+    _, script = inline_script()
+    app = make_app({"project.toml": PROJECT_TOML.read_text()})
+    shutil.copytree(TEMPLATE_PROJECT / "preflight", app / "preflight")
+    env = simulated_layers(tmp_path, "six==1.17.0\n")
+    good = subprocess.run(["/bin/sh", "-c", script], cwd=app, env=env, capture_output=True, text=True, check=False)
+    assert good.returncode == 0 and "fir" in good.stdout, good.stdout + good.stderr
+    (app / "shop" / "worker.py").write_text("import six\nimport requests\n\n\ndef main() -> None:\n    pass\n")
+    bad = subprocess.run(["/bin/sh", "-c", script], cwd=app, env=env, capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and "requests" in bad.stdout, bad.stdout  # the Fir build fails, naming it
+
+
+def test_guarded_imports_are_not_errors(make_app: MakeApp) -> None:
+    worker = ("import six\n\ntry:\n    import ujson\nexcept ImportError:\n    ujson = None\n\n"
+              "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import requests\n\n\n"
+              "def main() -> None:\n    print(six, ujson)\n")  # fmt: skip
+    main = (
+        "try:\n    import ujson  # noqa: F401\nexcept ImportError:\n    pass\nfrom shop.worker import main\n\nmain()\n"
+    )
+    result = run_preflight(make_app({"shop/worker.py": worker, "shop/__main__.py": main}), "--strict")
+    assert result.exit_code == 0 and not result.codes & {"HW101", "HW403", "HW404"}, result
+
+
+def test_failing_pre_compile_hook_fails_the_cedar_build(make_app: MakeApp) -> None:
+    app = make_app({"bin/pre_compile": "#!/bin/sh\necho 'cannot build' >&2\nexit 3\n"})
+    result = run_preflight(app, "--steps", "static,hooks", "--generation", "cedar")
+    (finding,) = result.of("HW714")
+    assert result.exit_code == 1 and "cannot build" in finding["message"], result
+    fir = run_preflight(app, "--steps", "static,hooks", "--generation", "fir")
+    assert fir.exit_code == 0 and "HW714" not in fir.codes, fir  # the Python CNB never runs it
+
+
+def test_post_compile_without_an_environment_is_not_verified(make_app: MakeApp) -> None:
+    app = make_app({"bin/post_compile": "#!/bin/sh\nexit 0\n"})
+    result = run_preflight(app, "--steps", "hooks", "--generation", "cedar")
+    assert result.exit_code == 0 and "NOT VERIFIED" in result.of("HW715")[0]["message"], result
+    from tests.preflight.helpers import checker_env
+
+    in_ci = run_preflight(app, "--steps", "hooks", "--generation", "cedar", env=checker_env(CI="true"))
+    assert in_ci.exit_code == 2, in_ci  # skipped is never success under CI
+
+
+def test_pip_is_the_truth_where_uv_differs(make_app: MakeApp) -> None:
+    """celery 5.2.0's metadata (`pytz>dev`) is refused by pip, which Heroku runs; uv accepts it."""
+    result = run_preflight(make_app({"requirements.txt": "celery==5.2.0\n"}), "--steps", "platform")
+    (finding,) = result.of("HW303")
+    assert result.exit_code == 1 and "celery" in finding["message"], result
+
+
+def test_docs_code_table_matches_the_registry() -> None:
+    from preflight.codes import CODES
+
+    docs = (ROOT / "docs" / "preflight.md").read_text()
+    rows = re.findall(r"^\| (HW\d{3}) \| (\w+) \| ([^|]+) \|", docs, re.M)
+    table = {code: (kind, gens.strip()) for code, kind, gens in rows}
+    expected = {c.code: (c.kind, " ".join(g.capitalize() for g in c.generations)) for c in CODES.values()}
+    assert table == expected

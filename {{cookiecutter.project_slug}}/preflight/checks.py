@@ -1,0 +1,190 @@
+"""The registry: one unit per check (its step, the codes it reports, its logic); the runner loops over it.
+
+Adding a check = one `Check` here, its codes in codes.py, its row in docs/preflight.md, and its test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from . import buildpack, imports, layout, lockfiles, procfile, pythonpath
+from .context import Context
+from .findings import Finding, could_not_run
+from .run import find_tool
+
+STEPS = ("static", "in-place", "fresh-env", "deptry", "platform", "hooks")
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    name: str
+    step: str
+    codes: tuple[str, ...]
+    logic: Callable[[Context], Iterable[Finding]]
+
+
+def _shadowing(ctx: Context) -> Iterable[Finding]:
+    return layout.check_shadowing(ctx.app, ctx.minor, ctx.reqs, ctx.dists)
+
+
+def _in_place_imports(ctx: Context) -> Iterable[Finding]:
+    import tempfile
+
+    from . import fresh_env  # imported when used: `--static` loads no process helpers
+
+    with tempfile.TemporaryDirectory(prefix="preflight-pycache-") as pycache:  # never into the slug
+        found, ctx.dists = fresh_env.import_everything(
+            ctx.app, sys.executable, ctx.processes, None, Path(pycache)
+        )
+    return found
+
+
+def _install(ctx: Context) -> Iterable[Finding]:
+    return ctx.fresh_env()[1]
+
+
+def _in_place_pip_check(ctx: Context) -> Iterable[Finding]:
+    from . import fresh_env
+
+    return fresh_env.pip_check(sys.executable, find_tool("uv"), ctx.reqs)
+
+
+def _env_pip_check(ctx: Context) -> Iterable[Finding]:
+    from . import fresh_env
+
+    env = ctx.env
+    return fresh_env.pip_check(str(env.python), env.uv, ctx.reqs) if env else []
+
+
+def _env_imports(ctx: Context) -> Iterable[Finding]:
+    from . import fresh_env
+
+    if ctx.env is None:
+        return []
+    found, ctx.dists = fresh_env.import_everything(
+        ctx.app, str(ctx.env.python), ctx.processes, ctx.env.bindir
+    )
+    return found
+
+
+def _env_shadowing(ctx: Context) -> Iterable[Finding]:
+    return _shadowing(ctx) if ctx.env is not None else []
+
+
+def _deptry(ctx: Context) -> Iterable[Finding]:
+    from . import fresh_env, tools
+
+    if find_tool("deptry") is None:
+        return tools.deptry(ctx.app, "", ctx.reqs)  # reports HW199 (not installed)
+    env, out = ctx.fresh_env()
+    if env is None:
+        return out or [
+            could_not_run("HW199", "no fresh environment to map imports with", "see the HW4xx finding")
+        ]
+    found = tools.deptry(ctx.app, env.site_packages(), ctx.reqs, ctx.requirements)
+    installed = fresh_env.installed_top_levels(str(env.python), ctx.app)
+    return [*out, *found, *tools.dynamic_imports(ctx.app, installed, ctx.minor, ctx.reqs)]
+
+
+def _platform(ctx: Context) -> Iterable[Finding]:
+    from . import pip_verdict, tools
+
+    if not ctx.reqs.exists:
+        return []  # a Pipfile/Poetry/uv app (its lock pins the platform), or none (HW70x says so)
+    stack = buildpack.stack(ctx.app)
+    pip = ctx.early_pip or pip_verdict.start(ctx.reqs, f"3.{ctx.minor}", stack)  # runs beside uv's resolve
+    found = tools.platform_resolve(ctx.app, ctx.target, ctx.reqs, stack)
+    return pip_verdict.finish(pip, found)
+
+
+def start_early(ctx: Context, steps: list[str]) -> None:
+    """Start pip's resolve (about 1 s, network-bound) before the other steps, so it overlaps them."""
+    from . import pip_verdict
+
+    if "platform" in steps and ctx.reqs.exists:
+        ctx.early_pip = pip_verdict.start(ctx.reqs, f"3.{ctx.minor}", buildpack.stack(ctx.app))
+
+
+def _hooks(ctx: Context) -> Iterable[Finding]:
+    from . import hooks
+
+    if ctx.options.generation != "cedar":
+        return []  # the Python CNB never runs them (HW712 says so)
+    # post_compile expects the app's whole environment: not one missing local, editable or VCS packages.
+    partial = ctx.requirements != "requirements.txt" or any(
+        f.code in ("HW203", "HW204", "HW205") for f in ctx.reqs.findings
+    )
+    return hooks.run_hooks(ctx.app, ctx.env.bindir if ctx.env and not partial else None)
+
+
+CHECKS: list[Check] = [
+    Check(
+        "requirements",
+        "static",
+        ("HW201", "HW202", "HW203", "HW204", "HW205", "HW206", "HW207", "HW209"),
+        lambda ctx: ctx.reqs.findings,
+    ),
+    Check(
+        "python version",
+        "static",
+        ("HW601", "HW602", "HW603", "HW604", "HW605", "HW606", "HW607", "HW608", "HW609", "HW611", "HW612"),
+        lambda ctx: ctx.version.findings,
+    ),
+    Check(
+        "version file names", "static", ("HW610",), lambda ctx: buildpack.misspelled_version_files(ctx.app)
+    ),
+    Check(
+        "package managers",
+        "static",
+        ("HW701", "HW702", "HW703", "HW704", "HW705"),
+        lambda ctx: layout.check_package_managers(ctx.app, ctx.options.heroku_build),
+    ),
+    Check(
+        "lock files",
+        "static",
+        ("HW707", "HW708", "HW709", "HW710"),
+        lambda ctx: lockfiles.check(ctx.app, ctx.version),
+    ),
+    Check("committed .heroku/python", "static", ("HW706",), lambda ctx: buildpack.heroku_python_dir(ctx.app)),
+    Check("build hooks", "static", ("HW711", "HW712"), lambda ctx: buildpack.hooks(ctx.app)),
+    Check("stack", "static", ("HW713",), lambda ctx: buildpack.check_stack(ctx.app)),
+    Check("src layout", "static", ("HW507",), lambda ctx: layout.check_src_layout(ctx.app, ctx.reqs)),
+    Check("Procfile", "static", ("HW501", "HW502"), lambda ctx: ctx.procfile_findings),
+    Check(
+        "Procfile targets",
+        "static",
+        ("HW503", "HW504", "HW505", "HW508"),
+        lambda ctx: procfile.check(ctx.app, ctx.processes, ctx.reqs, ctx.minor),
+    ),
+    Check("shadowing by name", "static", ("HW801", "HW802"), _shadowing),
+    Check(
+        "path hacks",
+        "static",
+        ("HW901",),
+        lambda ctx: imports.path_hacks(ctx.app, layout.app_python_files(ctx.app)),
+    ),
+    Check("PYTHONPATH files", "static", ("HW903",), lambda ctx: pythonpath.check_files(ctx.app)),
+    Check("forbidden config vars", "static", ("HW904",), lambda ctx: buildpack.forbidden_env(ctx.app)),
+    Check(
+        "config vars", "in-place", ("HW902",), lambda ctx: pythonpath.check_environment(ctx.app, os.environ)
+    ),
+    Check(
+        "pip check",
+        "in-place",
+        ("HW402", "HW406"),
+        _in_place_pip_check,
+    ),
+    Check("imports", "in-place", ("HW403", "HW404", "HW405", "HW506"), _in_place_imports),
+    Check("shadowing by installed modules", "in-place", ("HW802",), _shadowing),
+    Check("install", "fresh-env", ("HW401", "HW499"), _install),
+    Check("pip check", "fresh-env", ("HW402", "HW406"), _env_pip_check),
+    Check("imports", "fresh-env", ("HW403", "HW404", "HW405", "HW506"), _env_imports),
+    Check("shadowing by installed modules", "fresh-env", ("HW802",), _env_shadowing),
+    Check("deptry", "deptry", ("HW101", "HW102", "HW103", "HW199"), _deptry),
+    Check("platform resolve", "platform", ("HW301", "HW302", "HW303", "HW399"), _platform),
+    Check("build hooks run", "hooks", ("HW711", "HW714", "HW715"), _hooks),
+]
