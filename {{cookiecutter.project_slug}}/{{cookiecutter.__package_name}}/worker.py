@@ -170,7 +170,7 @@ class Worker:
         return ""
 
     def diagnose(self, exc: BaseException) -> Diagnosis:
-        """What an error means: the queue's (Redis) reading, else the store's own (see contract.ResultStore)."""
+        """What an error means: Redis's reading for a Redis error, else the store's own (contract.ResultStore)."""
         if isinstance(exc, redis.RedisError):
             return faults.diagnose_redis(exc)
         return self.store.diagnose(exc)
