@@ -270,7 +270,7 @@ APP_JSON_SCHEMA: dict[str, Any] = {
             },
         },
         "environments": {"type": "object"},
-        "stack": {"enum": ["heroku-22", "heroku-24"]},
+        "stack": {"enum": ["heroku-22", "heroku-24", "heroku-26"]},
         "image": {"type": "string"},
     },
 }

@@ -178,7 +178,7 @@ def test_baked_noxfile_reads_dotenv_as_honcho_does_and_the_shell_wins(bake: Any,
     assert "SECRET_TOKEN" in stderr and "s3cr3t" not in stderr, "names are printed, values never"
 
 
-@pytest.mark.parametrize("stack", ["heroku-22", "heroku-24"])
+@pytest.mark.parametrize("stack", ["heroku-22", "heroku-24", "heroku-26"])
 def test_baked_lock_targets_the_stack_app_json_names(bake: Any, tmp_path: Path, stack: str) -> None:
     """The stack answer lives once, in app.json; the baked noxfile's lock resolves for that stack's glibc."""
     project = bake(python_version=HERE, stack=stack)
