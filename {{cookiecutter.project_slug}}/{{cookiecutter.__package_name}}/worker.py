@@ -170,7 +170,7 @@ class Worker:
         return ""
 
     def diagnose(self, exc: BaseException) -> Diagnosis:
-        """What an error means: Redis's reading for a Redis error, else the store's own (contract.ResultStore)."""
+        """What an error means: Redis's reading of a Redis error, else the store's own (ResultStore)."""
         if isinstance(exc, redis.RedisError):
             return faults.diagnose_redis(exc)
         return self.store.diagnose(exc)
