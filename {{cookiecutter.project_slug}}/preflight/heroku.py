@@ -29,9 +29,9 @@ SUPPORTED_MINORS = range(
 HEROKU_DEFAULT_PYTHON: str = _VERSIONS["default"]  # what the buildpack installs when the app names no version
 
 
-# The newest manylinux target uv accepts (uv 0.13: 2_40). A wheel built for an older glibc runs on a newer one,
-# so resolving heroku-26 (2.43) for 2_40 can only refuse a wheel that needs glibc 2.41+ (a false "no wheel",
-# never a wheel the dyno cannot load); pip's verdict (pip_verdict.py) uses the stack's own glibc.
+# The newest manylinux target uv accepts (uv 0.13: 2_40). A wheel built for an older glibc runs on a newer
+# one, so resolving heroku-26 (2.43) for 2_40 can only refuse a wheel that needs glibc 2.41+ (a false "no
+# wheel", never a wheel the dyno cannot load); pip's verdict (pip_verdict.py) uses the stack's own glibc.
 UV_NEWEST_MANYLINUX = (2, 40)
 
 
