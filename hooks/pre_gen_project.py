@@ -39,7 +39,7 @@ def template_facts(answers: Mapping[str, Any], name: str) -> ModuleType | None:
 # Top-level import names installed by the shipped locks (tests/test_hooks.py proves this covers them),
 # by the development tools, and the names the baked project itself uses.
 DEPENDENCY_MODULES: dict[str, frozenset[str]] = {
-    "always": frozenset({"redis", "async_timeout"}),
+    "always": frozenset({"redis", "async_timeout", "msgspec"}),
     "use_pandas": frozenset({"pandas", "numpy", "dateutil", "pytz", "tzdata", "six"}),
     "use_postgres": frozenset({"psycopg2"}),
     "dev": frozenset({"pytest", "_pytest", "hypothesis", "ruff", "mypy", "honcho", "nox", "deptry", "uv"}),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 
 from .conftest import CONTEXT
+from .pythons import find_python
 from .services import Services
 
 VARIANTS = {
@@ -142,10 +142,11 @@ print(json.dumps(out))
 
 
 def interpreter() -> str:
+    """A version the project can be baked for and an interpreter here runs (pyenv, uv, PATH: tests/pythons.py)."""
     for version in ("3.13", "3.12", "3.11", "3.14", "3.10"):
-        if version in CONTEXT["python_version"] and shutil.which(f"python{version}"):
+        if version in CONTEXT["python_version"] and find_python(version):
             return version
-    raise AssertionError("no python3.10-3.14 on PATH: the walkthrough needs the project's own Python")
+    raise AssertionError("no Python 3.10-3.14 found (pyenv, uv, PATH): the walkthrough needs the project's own")
 
 
 def event(i: int, channel: str | None = None) -> dict[str, Any]:
@@ -187,7 +188,9 @@ class Project:
         self.venv = root / ".venv"
         self.env = env
         uv_env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-        subprocess.run(["uv", "venv", "-q", "--python", f"python{python}", str(self.venv)], check=True, env=uv_env)
+        found = find_python(python)
+        assert found, f"no Python {python} here"
+        subprocess.run(["uv", "venv", "-q", "--python", found, str(self.venv)], check=True, env=uv_env)
         subprocess.run(
             ["uv", "pip", "install", "-q", "--python", str(self.python),
              "-r", "requirements.txt", "-r", "requirements-dev.txt"],

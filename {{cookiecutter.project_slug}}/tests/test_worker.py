@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
+import sys
 import time
 
-from conftest import Services, wait_until
+from conftest import PACKAGE, PROJECT, Services, wait_until
 from eventgen import expected_totals, lines, make_events
 
 
@@ -76,3 +78,54 @@ def test_several_workers_share_the_queue_without_double_work(services: Services)
     assert sum(jobs) == len(events), "a job was processed twice (or not at all)"
     assert sum(1 for n in jobs if n) >= 2, "only one worker did anything"
     assert not any("job_reclaimed" in log for log in logs)
+
+
+SIGNAL_MID_WRITE = """
+import signal, sys
+from {pkg} import logs
+from {pkg}.shutdown import Shutdown
+
+shutdown = Shutdown(5.0)
+
+
+class Stdout:
+    \"\"\"Like sys.stdout's buffer: a write that starts while another is under way is refused.\"\"\"
+
+    def __init__(self):
+        self.busy, self.fired, self.lines = False, False, []
+
+    def write(self, text):
+        if self.busy:
+            raise RuntimeError("reentrant call inside the stdout buffer")
+        self.busy = True
+        try:
+            if not self.fired:  # SIGTERM lands in the middle of this write
+                self.fired = True
+                shutdown._handle(signal.SIGTERM, None)
+            self.lines.append(text)
+        finally:
+            self.busy = False
+
+    def flush(self):
+        pass
+
+
+out = Stdout()
+logs.setup("info", out)
+logs.info("worker_started")
+shutdown.cancel()
+sys.stdout.write("".join(out.lines))
+"""
+
+
+def test_sigterm_in_the_middle_of_a_log_write() -> None:
+    """The handler must neither wait for the log lock the main thread holds nor write to stdout re-entrantly.
+
+    (Seen as a worker that hung, or died with a traceback, when SIGTERM came right after `worker_started`.)
+    """
+    script = SIGNAL_MID_WRITE.format(pkg=PACKAGE)
+    run = [sys.executable, "-c", script]
+    done = subprocess.run(run, cwd=PROJECT, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("at=info event=worker_started"), done.stdout
+    assert "event=shutdown_requested signal=SIGTERM" in done.stdout

@@ -13,12 +13,17 @@ EXIT_WATCHDOG = 3
 
 
 class Shutdown:
-    """A flag set by SIGTERM or SIGINT, and a watchdog armed at that moment."""
+    """A flag set by SIGTERM or SIGINT, and a watchdog armed at that moment.
+
+    The handler itself writes nothing: it runs in the main thread between two bytecodes, possibly in the
+    middle of a log write, and stdout refuses a re-entrant write. The watchdog thread says what happened.
+    """
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self.requested = threading.Event()
-        self.watchdog: threading.Timer | None = None
+        self.stopped = threading.Event()  # set by cancel(): the process stopped in time
+        self.watchdog: threading.Thread | None = None
 
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self._handle)
@@ -28,10 +33,14 @@ class Shutdown:
         if self.requested.is_set():
             return
         self.requested.set()
-        logs.info("shutdown_requested", signal=signal.Signals(signum).name, deadline_s=self.timeout)
-        self.watchdog = threading.Timer(self.timeout, self._expire)
-        self.watchdog.daemon = True
+        name = signal.Signals(signum).name
+        self.watchdog = threading.Thread(target=self._watch, args=(name,), name="watchdog", daemon=True)
         self.watchdog.start()
+
+    def _watch(self, signal_name: str) -> None:
+        logs.info("shutdown_requested", signal=signal_name, deadline_s=self.timeout)
+        if not self.stopped.wait(self.timeout):
+            self._expire()
 
     def _expire(self) -> None:
         logs.error(
@@ -44,5 +53,6 @@ class Shutdown:
         return self.requested.wait(seconds)
 
     def cancel(self) -> None:
+        self.stopped.set()
         if self.watchdog is not None:
-            self.watchdog.cancel()
+            self.watchdog.join(1.0)  # its `shutdown_requested` line comes before `worker_stopped`
