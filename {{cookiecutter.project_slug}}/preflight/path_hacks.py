@@ -7,6 +7,10 @@ file, not per scope: a name once bound to `sys`, `sys.path` or `site.addsitedir`
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
+from pathlib import Path
+
+from .findings import Finding, error
 
 _MUTATORS = {"append", "insert", "extend", "remove", "pop", "clear", "__setitem__", "__iadd__"}
 
@@ -89,3 +93,27 @@ def path_hacks(source: str) -> list[int]:
         return []  # the import checks report the SyntaxError with its line
     names = _Aliases(tree)
     return sorted({node.lineno for node in ast.walk(tree) if _changes_path(node, names)})  # type: ignore[attr-defined]
+
+
+def check(app: Path, files: Iterable[Path]) -> list[Finding]:
+    """HW901 for each line of app code that changes sys.path."""
+    findings: list[Finding] = []
+    for path in files:
+        try:
+            source = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue  # unreadable files are reported by the import checks
+        rel = path.relative_to(app).as_posix()
+        findings.extend(
+            error(
+                "HW901",
+                rel,
+                line,
+                "sys.path changed in app code: imports then depend on where the process starts and hide "
+                "missing packages",
+                "delete it and start the process from the app root with `python -m package.module` "
+                "(cwd goes on sys.path, as on a dyno)",
+            )
+            for line in path_hacks(source)
+        )
+    return findings
