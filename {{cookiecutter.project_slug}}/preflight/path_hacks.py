@@ -18,12 +18,12 @@ _MUTATORS = {"append", "insert", "extend", "remove", "pop", "clear", "__setitem_
 class _Aliases:
     """Names bound to the sys module, to sys.path, and to site / site.addsitedir in one file."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, nodes: list[ast.AST]) -> None:
         self.sys: set[str] = {"sys"}
         self.path: set[str] = set()
         self.site: set[str] = {"site"}
         self.addsitedir: set[str] = set()
-        for node in ast.walk(tree):
+        for node in nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name in ("sys", "site"):
@@ -34,7 +34,7 @@ class _Aliases:
                         self.path.add(alias.asname or "path")
                     elif (node.module, alias.name) == ("site", "addsitedir"):
                         self.addsitedir.add(alias.asname or "addsitedir")
-        for node in ast.walk(tree):  # `p = sys.path` makes p an alias too
+        for node in nodes:  # `p = sys.path` makes p an alias too
             if isinstance(node, ast.Assign) and self.is_path(node.value):
                 self.path.update(t.id for t in node.targets if isinstance(t, ast.Name))
 
@@ -87,12 +87,14 @@ def _changes_path(node: ast.AST, names: _Aliases) -> bool:
 
 def path_hacks(source: str) -> list[int]:
     """Line numbers where this source changes sys.path (or calls site.addsitedir); [] if it does not parse."""
+    if not ("sys" in source or "site" in source):
+        return []  # no way to reach sys.path or site.addsitedir: skip the parse (`--static` stays fast)
     try:
-        tree = ast.parse(source)
+        nodes = list(ast.walk(ast.parse(source)))
     except (SyntaxError, ValueError):
         return []  # the import checks report the SyntaxError with its line
-    names = _Aliases(tree)
-    return sorted({node.lineno for node in ast.walk(tree) if _changes_path(node, names)})  # type: ignore[attr-defined]
+    names = _Aliases(nodes)
+    return sorted({node.lineno for node in nodes if _changes_path(node, names)})  # type: ignore[attr-defined]
 
 
 def check(app: Path, files: Iterable[Path]) -> list[Finding]:
