@@ -364,7 +364,10 @@ DJANGO_APP = {
         "    execute_from_command_line(sys.argv)\n\n\nif __name__ == '__main__':\n    main()\n"
     ),
     "mysite/__init__.py": "",
-    "mysite/settings.py": "SECRET_KEY = 'x'\nINSTALLED_APPS = []\nROOT_URLCONF = 'mysite.urls'\n",
+    "mysite/settings.py": (
+        "SECRET_KEY = 'x'\nINSTALLED_APPS = ['django.contrib.staticfiles']\nROOT_URLCONF = 'mysite.urls'\n"
+        "STATIC_URL = 'static/'\nSTATIC_ROOT = 'staticfiles'\n"
+    ),
     "mysite/urls.py": "urlpatterns = []\n",
     "mysite/wsgi.py": (
         "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
@@ -385,3 +388,23 @@ def test_outside_app_django_web_style(tmp_path: Path) -> None:
     (app / "Procfile").write_text("web: gunicorn mysite.wsgi\nworker: celery -A mysite worker\n")
     broken = run_preflight(app)
     assert {"HW101", "HW403", "HW413"} <= broken.codes, broken
+
+
+def test_django_collectstatic_that_fails_the_classic_build(tmp_path: Path) -> None:
+    """The classic build runs `manage.py collectstatic --noinput` when Django is installed: a settings module
+    without the staticfiles app fails the build (the buildpack's django_staticfiles_app_not_enabled fixture)."""
+    app = tmp_path / "django-app"
+    for rel, text in DJANGO_APP.items():
+        (app / rel).parent.mkdir(parents=True, exist_ok=True)
+        (app / rel).write_text(text)
+    (app / "mysite" / "settings.py").write_text("SECRET_KEY = 'x'\nINSTALLED_APPS = []\nROOT_URLCONF = 'mysite.urls'\n")
+    result = run_preflight(app, "--steps", "fresh-env,hooks")
+    (finding,) = result.of("HW716")
+    assert result.exit_code == 1 and "collectstatic" in finding["message"] and finding["file"] == "manage.py", result
+    assert not (app / "staticfiles").exists()  # it ran in a throwaway copy
+    disabled = run_preflight(app, "--steps", "fresh-env,hooks", env=checker_env(DISABLE_COLLECTSTATIC="1"))
+    assert disabled.exit_code == 0, disabled
+    fir = run_preflight(app, "--steps", "fresh-env,hooks", "--generation", "fir")
+    assert "HW716" not in fir.codes, fir  # modelled for the classic buildpack only
+    unverified = run_preflight(app, "--steps", "hooks")
+    assert unverified.exit_code == 0 and "NOT VERIFIED" in unverified.of("HW717")[0]["message"], unverified

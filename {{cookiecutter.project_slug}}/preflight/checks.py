@@ -157,6 +157,14 @@ def _hooks(ctx: Context) -> Iterable[Finding]:
     return hooks.run_hooks(ctx.app, ctx.env.bindir if ctx.env and not partial else None)
 
 
+def _collectstatic(ctx: Context) -> Iterable[Finding]:
+    from . import collectstatic
+
+    if ctx.options.generation != "cedar":
+        return []  # modelled after the classic buildpack's bin/steps/collectstatic only
+    return collectstatic.check(ctx.app, ctx.env.python if ctx.env else None, "django" in ctx.reqs.names())
+
+
 CHECKS: list[Check] = [
     Check(
         "requirements",
@@ -225,4 +233,5 @@ CHECKS: list[Check] = [
     Check("deptry", "deptry", ("HW101", "HW102", "HW103", "HW199"), _deptry),
     Check("platform resolve", "platform", ("HW301", "HW302", "HW303", "HW399"), _platform),
     Check("build hooks run", "hooks", ("HW711", "HW714", "HW715"), _hooks),
+    Check("Django collectstatic", "hooks", ("HW716", "HW717"), _collectstatic),
 ]

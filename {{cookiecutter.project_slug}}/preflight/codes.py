@@ -111,6 +111,8 @@ _TABLE: list[tuple[str, Kind, tuple[Generation, ...], str]] = [
     ("HW712", "warning", FIR, "bin/pre_compile or bin/post_compile is ignored on Fir"),
     ("HW714", "error", CEDAR, "bin/pre_compile or bin/post_compile fails when run"),
     ("HW715", "warning", CEDAR, "bin/post_compile not run: no environment to run it in"),
+    ("HW716", "error", CEDAR, "Django collectstatic fails during the build"),
+    ("HW717", "warning", CEDAR, "Django collectstatic not verified: no environment to run it in"),
     ("HW713", "error", BOTH, "stack Heroku does not support"),
     ("HW801", "error", BOTH, "app module shadows a standard-library module"),
     ("HW802", "error", BOTH, "app module shadows a dependency's module"),
