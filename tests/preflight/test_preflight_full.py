@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.preflight.helpers import PY, TEMPLATE_PROJECT, checker_env, run_preflight
+from tests.preflight.helpers import PY, TEMPLATE_PROJECT, Result, checker_env, run_preflight
 from tests.pythons import find_python, not_verified
 
 pytestmark = pytest.mark.network
@@ -408,3 +408,16 @@ def test_django_collectstatic_that_fails_the_classic_build(tmp_path: Path) -> No
     assert "HW716" not in fir.codes, fir  # modelled for the classic buildpack only
     unverified = run_preflight(app, "--steps", "hooks")
     assert unverified.exit_code == 0 and "NOT VERIFIED" in unverified.of("HW717")[0]["message"], unverified
+
+
+def test_missing_procfile_target_is_reported_once(make_app: MakeApp) -> None:
+    """A `python -m` target the static check finds missing (HW503) is not probed again (no HW411 beside it)."""
+    result = run_preflight(make_app({"Procfile": "worker: python -m shpo\n"}), "--build")
+    assert result.exit_code == 1 and procfile_codes(result) == ["HW503"], result
+    script = run_preflight(make_app({"Procfile": "worker: python run_worker.py\n"}), "--build")
+    assert script.exit_code == 1 and procfile_codes(script) == ["HW504"], script
+
+
+def procfile_codes(result: Result) -> list[str]:
+    """Codes a Procfile target can raise: the static Procfile checks (HW5xx) and the entry-point check (HW41x)."""
+    return [f["code"] for f in result.findings if f["code"].startswith(("HW41", "HW5"))]
