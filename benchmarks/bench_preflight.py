@@ -1,6 +1,6 @@
 """Time preflight's full check with uv environments against the same checks with `python -m venv` + pip.
 
-    python benchmarks/bench_preflight.py [--app DIR] [--runs 3] [--json]
+    python benchmarks/bench_preflight.py [--app DIR] [--runs 3] [--backends uv,venv] [--json]
 
 Without --app it bakes the template's default project (cookiecutter must be importable; verify_on_bake=false).
 Run it with an interpreter whose environment has uv and deptry (the checker's tool environment). Each backend
@@ -73,17 +73,16 @@ def run_once(app: Path, backend: str) -> tuple[float, dict[str, float], int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--app", type=Path, help="app to check (default: bake the template's default project)"
-    )
+    parser.add_argument("--app", type=Path, help="app to check (default: bake the template's default project)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backends", default="uv,venv", help="fresh-env backends to time (comma-separated)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-preflight-") as tmp:
         app = args.app.resolve() if args.app else bake(Path(tmp))
         results: dict[str, dict[str, object]] = {}
         static_s = time_static(app, max(args.runs, 5))
-        for backend in ("uv", "venv"):
+        for backend in args.backends.split(","):
             _, _, code = run_once(app, backend)  # warm-up: fills uv's and pip's caches and the bytecode cache
             if code != 0:
                 print(f"preflight exits {code} on {app} with --venv-backend {backend}; fix that first")
@@ -102,7 +101,7 @@ def main() -> int:
         return 0
     print(f"app: {app}\nmachine: {machine}\n--static --strict: {static_s} s (median, with interpreter start)")
     print(f"median of {args.runs} warm runs (seconds)")
-    names = list(results["uv"]["steps_s"])  # type: ignore[arg-type]
+    names = list(next(iter(results.values()))["steps_s"])  # type: ignore[arg-type]
     print(f"{'backend':<10}{'total':>8}" + "".join(f"{n:>11}" for n in names))
     for backend, result in results.items():
         steps = result["steps_s"]

@@ -7,6 +7,7 @@ fail and say so.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -139,6 +140,56 @@ def test_baked_project_renamed_main_is_named(baked: tuple[Path, Path], tmp_path:
     )
     for part in ("`main`", f"`{package}.cli`", "`worker`", "`run_main`", f"{package}/__main__.py:{line}"):
         assert part in finding.message, finding
+
+
+def _run_checker(project: Path, *args: str, python: str = sys.executable) -> tuple[int, dict[str, Any]]:
+    """`python -m preflight --json ARGS` from the project root, with the project's own copy of the checker."""
+    from tests.preflight.helpers import checker_env
+
+    proc = subprocess.run(
+        [python, "-m", "preflight", "--json", *args],
+        cwd=project,
+        env=checker_env(PYTHONPATH=str(project)),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.stdout.startswith("{"), proc.stdout + proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def _rename_main(project: Path, tmp_path: Path) -> tuple[Path, str]:
+    broken = Path(shutil.copytree(project, tmp_path / project.name))
+    package = next(p.parent.name for p in broken.glob("*/__main__.py"))
+    cli = broken / package / "cli.py"
+    cli.write_text(cli.read_text().replace("def main(", "def run_main("))
+    return broken, package
+
+
+@pytest.mark.network
+def test_full_check_of_the_baked_project_names_a_renamed_main(baked: tuple[Path, Path], tmp_path: Path) -> None:
+    """The issue's case through the CLI: the full check passes the bake, and fails it once `main` is renamed."""
+    project, _ = baked
+    clean_exit, clean = _run_checker(project)
+    assert clean_exit == 0, clean
+    broken, package = _rename_main(project, tmp_path)
+    exit_code, report = _run_checker(broken)
+    entry = [f for f in report["findings"] if f["code"] == "HW410"]
+    assert exit_code == 1 and len(entry) == 1, report  # worker and release share it: reported once
+    assert "`main`" in entry[0]["message"] and entry[0]["file"] == f"{package}/__main__.py", report
+    assert not [f for f in report["findings"] if f["code"] in ("HW403", "HW411")], report
+
+
+def test_build_check_runs_the_entry_points_in_the_running_interpreter(baked: tuple[Path, Path], tmp_path: Path) -> None:
+    """`--build` (bin/post_compile, the Fir inline buildpack) checks entry points with the build's Python."""
+    project, python = baked
+    clean_exit, clean = _run_checker(project, "--build", python=str(python))
+    assert clean_exit == 0, clean
+    assert [s["name"] for s in clean["steps"]] == ["static", "in-place"], clean
+    broken, _ = _rename_main(project, tmp_path)
+    exit_code, report = _run_checker(broken, "--build", python=str(python))
+    assert exit_code == 1 and [f["code"] for f in report["findings"]] == ["HW410"], report
 
 
 # --- python worker.py, python -m pkg --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.preflight.helpers import PY, TEMPLATE_PROJECT, checker_env, run_preflight
+from tests.preflight.helpers import PY, TEMPLATE_PROJECT, Result, checker_env, run_preflight
 from tests.pythons import find_python, not_verified
 
 pytestmark = pytest.mark.network
@@ -53,7 +53,10 @@ REQUESTS = "six==1.17.0\nrequests==2.32.3\ncertifi==2024.8.30\ncharset-normalize
 
 
 def test_type_checking_import_is_not_required(make_app: MakeApp) -> None:
-    worker = "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import requests\n\nimport six\n"
+    worker = (
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import requests\n\nimport six\n\n\n"
+        "def main() -> None:\n    pass\n"
+    )
     assert run_preflight(make_app({"shop/worker.py": worker})).exit_code == 0
 
 
@@ -72,7 +75,7 @@ def test_yaml_present_only_in_checker_env_is_still_missing(make_app: MakeApp) ->
     result = run_preflight(app)
     assert any("yaml" in f["message"] for f in result.of("HW101")), result
     assert "HW403" in result.codes  # and the fresh env proves it: No module named 'yaml'
-    fixed = run_preflight(make_app({"shop/worker.py": "import yaml\nimport six\n",
+    fixed = run_preflight(make_app({"shop/worker.py": "import yaml\nimport six\n\n\ndef main() -> None:\n    pass\n",
                                     "requirements.txt": "six==1.17.0\nPyYAML==6.0.2\n"}))  # fmt: skip
     assert fixed.exit_code == 0, fixed
 
@@ -80,7 +83,7 @@ def test_yaml_present_only_in_checker_env_is_still_missing(make_app: MakeApp) ->
 def test_import_names_map_to_distributions_from_metadata(make_app: MakeApp) -> None:
     """yaml -> PyYAML, psycopg2 -> psycopg2-binary, dateutil -> python-dateutil: no table, real metadata."""
     requirements = "six==1.17.0\nPyYAML==6.0.2\npython-dateutil==2.9.0.post0\npsycopg2-binary==2.9.10\n"
-    worker = "import dateutil.parser\nimport psycopg2\nimport six\nimport yaml\n"
+    worker = "import dateutil.parser\nimport psycopg2\nimport six\nimport yaml\n\n\ndef main() -> None:\n    pass\n"
     app = make_app({"shop/worker.py": worker, "requirements.txt": requirements})
     result = run_preflight(app)
     assert result.exit_code == 0, result
@@ -135,8 +138,9 @@ def test_procfile_target_fails_in_fresh_env(make_app: MakeApp) -> None:
     """The entry point imports something only the developer's machine has."""
     main = "import six\nimport yaml\n\nprint(six, yaml)\n"
     result = run_preflight(make_app({"shop/__main__.py": main}), "--steps", "fresh-env")
-    (finding,) = result.of("HW404")
-    assert finding["file"] == "Procfile" and "No module named 'yaml'" in finding["message"], result
+    (finding,) = result.findings  # reported once (HW403), not again by the entry-point check (HW411)
+    assert (finding["code"], finding["file"], finding["line"]) == ("HW403", "shop/__main__.py", 2), result
+    assert "No module named 'yaml'" in finding["message"], result
 
 
 def test_entry_point_is_not_run(make_app: MakeApp, tmp_path: Path) -> None:
@@ -158,7 +162,8 @@ def test_import_timeout(make_app: MakeApp) -> None:
 def test_console_script_process(make_app: MakeApp) -> None:
     """`worker: rq worker` resolves to rq's entry point in the fresh env; a missing command does not."""
     result = run_preflight(make_app({"Procfile": "worker: nosuchcommand --flag\n"}), "--steps", "fresh-env")
-    assert "HW506" in result.codes and "command not found" in result.of("HW506")[0]["message"], result
+    (finding,) = result.of("HW413")
+    assert "nosuchcommand" in finding["message"] and result.exit_code == 1, result
     ok = run_preflight(make_app({"Procfile": "worker: python -m shop\nclock: sh -c 'echo tick'\n"}),
                        "--steps", "fresh-env")  # fmt: skip
     assert ok.exit_code == 0, ok
@@ -260,7 +265,7 @@ def test_outside_app_heroku_getting_started_style(tmp_path: Path) -> None:
     assert result.codes == {"HW605"}  # runtime.txt works but is deprecated
     (app / "tasks.py").write_text("import requests\nfrom dateutil import parser\n")
     broken = run_preflight(app)
-    assert broken.exit_code == 1 and {"HW101", "HW404"} <= broken.codes, broken
+    assert broken.exit_code == 1 and {"HW101", "HW411"} <= broken.codes, broken
 
 
 @pytest.mark.parametrize("version", [f"3.{m}" for m in range(10, 15)])
@@ -316,7 +321,7 @@ def test_lock_apps_get_a_fresh_env_from_their_pins(make_app: MakeApp) -> None:
     assert result.exit_code == 0 and result.data["steps"][0]["status"] == "ok", result
     idna_only = lock.replace('"six"', '"idna"').replace("1.17.0", "3.10")
     broken = run_preflight(make_app({"requirements.txt": None, "uv.lock": idna_only}), "--steps", "fresh-env")
-    assert broken.exit_code == 1 and "six" in broken.of("HW404")[0]["message"], broken  # six is not locked
+    assert broken.exit_code == 1 and "six" in broken.of("HW403")[0]["message"], broken  # six is not locked
     unreadable = run_preflight(make_app({"requirements.txt": None, "uv.lock": "version = [\n"}), "--steps", "fresh-env")
     assert unreadable.exit_code == 2 and "HW499" in unreadable.codes, unreadable
 
@@ -359,7 +364,10 @@ DJANGO_APP = {
         "    execute_from_command_line(sys.argv)\n\n\nif __name__ == '__main__':\n    main()\n"
     ),
     "mysite/__init__.py": "",
-    "mysite/settings.py": "SECRET_KEY = 'x'\nINSTALLED_APPS = []\nROOT_URLCONF = 'mysite.urls'\n",
+    "mysite/settings.py": (
+        "SECRET_KEY = 'x'\nINSTALLED_APPS = ['django.contrib.staticfiles']\nROOT_URLCONF = 'mysite.urls'\n"
+        "STATIC_URL = 'static/'\nSTATIC_ROOT = 'staticfiles'\n"
+    ),
     "mysite/urls.py": "urlpatterns = []\n",
     "mysite/wsgi.py": (
         "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
@@ -379,4 +387,37 @@ def test_outside_app_django_web_style(tmp_path: Path) -> None:
     (app / "mysite" / "views.py").write_text("from rest_framework.decorators import api_view\n")
     (app / "Procfile").write_text("web: gunicorn mysite.wsgi\nworker: celery -A mysite worker\n")
     broken = run_preflight(app)
-    assert {"HW101", "HW403", "HW506"} <= broken.codes, broken
+    assert {"HW101", "HW403", "HW413"} <= broken.codes, broken
+
+
+def test_django_collectstatic_that_fails_the_classic_build(tmp_path: Path) -> None:
+    """The classic build runs `manage.py collectstatic --noinput` when Django is installed: a settings module
+    without the staticfiles app fails the build (the buildpack's django_staticfiles_app_not_enabled fixture)."""
+    app = tmp_path / "django-app"
+    for rel, text in DJANGO_APP.items():
+        (app / rel).parent.mkdir(parents=True, exist_ok=True)
+        (app / rel).write_text(text)
+    (app / "mysite" / "settings.py").write_text("SECRET_KEY = 'x'\nINSTALLED_APPS = []\nROOT_URLCONF = 'mysite.urls'\n")
+    result = run_preflight(app, "--steps", "fresh-env,hooks")
+    (finding,) = result.of("HW716")
+    assert result.exit_code == 1 and "collectstatic" in finding["message"] and finding["file"] == "manage.py", result
+    assert not (app / "staticfiles").exists()  # it ran in a throwaway copy
+    disabled = run_preflight(app, "--steps", "fresh-env,hooks", env=checker_env(DISABLE_COLLECTSTATIC="1"))
+    assert disabled.exit_code == 0, disabled
+    fir = run_preflight(app, "--steps", "fresh-env,hooks", "--generation", "fir")
+    assert "HW716" not in fir.codes, fir  # modelled for the classic buildpack only
+    unverified = run_preflight(app, "--steps", "hooks")
+    assert unverified.exit_code == 0 and "NOT VERIFIED" in unverified.of("HW717")[0]["message"], unverified
+
+
+def test_missing_procfile_target_is_reported_once(make_app: MakeApp) -> None:
+    """A `python -m` target the static check finds missing (HW503) is not probed again (no HW411 beside it)."""
+    result = run_preflight(make_app({"Procfile": "worker: python -m shpo\n"}), "--build")
+    assert result.exit_code == 1 and procfile_codes(result) == ["HW503"], result
+    script = run_preflight(make_app({"Procfile": "worker: python run_worker.py\n"}), "--build")
+    assert script.exit_code == 1 and procfile_codes(script) == ["HW504"], script
+
+
+def procfile_codes(result: Result) -> list[str]:
+    """Codes a Procfile target can raise: the static Procfile checks (HW5xx) and the entry-point check (HW41x)."""
+    return [f["code"] for f in result.findings if f["code"].startswith(("HW41", "HW5"))]

@@ -11,11 +11,12 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import buildpack, imports, layout, lockfiles, procfile, pythonpath
+from . import buildpack, layout, lockfiles, path_hacks, procfile, pythonpath
 from .context import Context
 from .findings import Finding, could_not_run
-from .run import find_tool
+from .run import cache_dir, find_tool
 
+ENTRY_CODES = ("HW410", "HW411", "HW412", "HW413", "HW414", "HW419")
 STEPS = ("static", "in-place", "fresh-env", "deptry", "platform", "hooks")
 
 
@@ -32,15 +33,52 @@ def _shadowing(ctx: Context) -> Iterable[Finding]:
 
 
 def _in_place_imports(ctx: Context) -> Iterable[Finding]:
-    import tempfile
-
     from . import fresh_env  # imported when used: `--static` loads no process helpers
 
-    with tempfile.TemporaryDirectory(prefix="preflight-pycache-") as pycache:  # never into the slug
-        found, ctx.dists = fresh_env.import_everything(
-            ctx.app, sys.executable, ctx.processes, None, Path(pycache)
-        )
+    found, ctx.dists = fresh_env.import_everything(ctx.app, sys.executable, None, _build_pycache(ctx))
+    return _remember(ctx, found)
+
+
+def _remember(ctx: Context, found: list[Finding]) -> list[Finding]:
+    ctx.import_failures = {(f.file, f.line) for f in found if f.code == "HW403"}
     return found
+
+
+def _build_pycache(ctx: Context) -> Path:
+    """A temporary bytecode folder for `--build`: on Heroku HOME is the app, so ~/.cache is in the slug."""
+    import tempfile
+
+    return Path(ctx.stack.enter_context(tempfile.TemporaryDirectory(prefix="preflight-pycache-")))
+
+
+def _entrypoints(ctx: Context, python: Path, pycache: Path) -> list[Finding]:
+    """Each Procfile process proven to get past its imports (entrypoints.py), in the given interpreter.
+
+    Each failure is reported once: a process whose target the static Procfile check already reports missing
+    (HW503/HW504/HW508 errors) is left out, and an import failure already reported for the app module
+    (HW403, same file and line) is not repeated as HW411.
+    """
+    from . import entrypoints, fresh_env
+
+    static = procfile.check(ctx.app, ctx.processes, ctx.reqs, ctx.minor)
+    broken = {f.line for f in static if f.severity == "error" and f.code in ("HW503", "HW504", "HW508")}
+    commands = [(p.name, p.command) for p in ctx.processes if p.line not in broken]
+    if not commands:
+        return []
+    found = entrypoints.verify_entrypoints(
+        ctx.app, python, commands, fresh_env.IMPORT_TIMEOUT, pycache=pycache
+    )
+    return [f for f in found if not (f.code == "HW411" and (f.file, f.line) in ctx.import_failures)]
+
+
+def _in_place_entrypoints(ctx: Context) -> Iterable[Finding]:
+    return _entrypoints(ctx, Path(sys.executable), _build_pycache(ctx))
+
+
+def _env_entrypoints(ctx: Context) -> Iterable[Finding]:
+    if ctx.env is None:
+        return []
+    return _entrypoints(ctx, ctx.env.python, cache_dir() / "pycache")
 
 
 def _install(ctx: Context) -> Iterable[Finding]:
@@ -65,10 +103,8 @@ def _env_imports(ctx: Context) -> Iterable[Finding]:
 
     if ctx.env is None:
         return []
-    found, ctx.dists = fresh_env.import_everything(
-        ctx.app, str(ctx.env.python), ctx.processes, ctx.env.bindir
-    )
-    return found
+    found, ctx.dists = fresh_env.import_everything(ctx.app, str(ctx.env.python), ctx.env.bindir)
+    return _remember(ctx, found)
 
 
 def _env_shadowing(ctx: Context) -> Iterable[Finding]:
@@ -121,6 +157,14 @@ def _hooks(ctx: Context) -> Iterable[Finding]:
     return hooks.run_hooks(ctx.app, ctx.env.bindir if ctx.env and not partial else None)
 
 
+def _collectstatic(ctx: Context) -> Iterable[Finding]:
+    from . import collectstatic
+
+    if ctx.options.generation != "cedar":
+        return []  # modelled after the classic buildpack's bin/steps/collectstatic only
+    return collectstatic.check(ctx.app, ctx.env.python if ctx.env else None, "django" in ctx.reqs.names())
+
+
 CHECKS: list[Check] = [
     Check(
         "requirements",
@@ -165,7 +209,7 @@ CHECKS: list[Check] = [
         "path hacks",
         "static",
         ("HW901",),
-        lambda ctx: imports.path_hacks(ctx.app, layout.app_python_files(ctx.app)),
+        lambda ctx: path_hacks.check(ctx.app, layout.app_python_files(ctx.app)),
     ),
     Check("PYTHONPATH files", "static", ("HW903",), lambda ctx: pythonpath.check_files(ctx.app)),
     Check("forbidden config vars", "static", ("HW904",), lambda ctx: buildpack.forbidden_env(ctx.app)),
@@ -178,13 +222,16 @@ CHECKS: list[Check] = [
         ("HW402", "HW406"),
         _in_place_pip_check,
     ),
-    Check("imports", "in-place", ("HW403", "HW404", "HW405", "HW506"), _in_place_imports),
+    Check("imports", "in-place", ("HW403", "HW405"), _in_place_imports),
+    Check("entry points", "in-place", ENTRY_CODES, _in_place_entrypoints),
     Check("shadowing by installed modules", "in-place", ("HW802",), _shadowing),
     Check("install", "fresh-env", ("HW401", "HW499"), _install),
     Check("pip check", "fresh-env", ("HW402", "HW406"), _env_pip_check),
-    Check("imports", "fresh-env", ("HW403", "HW404", "HW405", "HW506"), _env_imports),
+    Check("imports", "fresh-env", ("HW403", "HW405"), _env_imports),
+    Check("entry points", "fresh-env", ENTRY_CODES, _env_entrypoints),
     Check("shadowing by installed modules", "fresh-env", ("HW802",), _env_shadowing),
     Check("deptry", "deptry", ("HW101", "HW102", "HW103", "HW199"), _deptry),
     Check("platform resolve", "platform", ("HW301", "HW302", "HW303", "HW399"), _platform),
     Check("build hooks run", "hooks", ("HW711", "HW714", "HW715"), _hooks),
+    Check("Django collectstatic", "hooks", ("HW716", "HW717"), _collectstatic),
 ]

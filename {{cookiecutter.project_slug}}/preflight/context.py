@@ -35,6 +35,9 @@ class Context:
     processes: list[procfile.Process] = dataclasses.field(init=False)
     procfile_findings: list[Finding] = dataclasses.field(init=False)
     dists: dict[str, list[str]] | None = None  # installed top-level module -> distributions, once imported
+    # (file, line) of the app-module import failures (HW403) of the step running: the entry-point check
+    # does not report the same failure again as HW411.
+    import_failures: set[tuple[str | None, int | None]] = dataclasses.field(default_factory=set)
     env: Env | None = None
     env_failed: bool = False
     early_pip: Any = None  # pip's resolve, started before the steps (a Popen or a could-not-run Finding)

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from .findings import Finding, could_not_run, error, warning
+from .procfile import ASSIGNMENT, PYTHON_COMMAND, SHELL_OPERATORS
+from .run import cache_dir
 
 PROBE_SOURCE = (Path(__file__).parent / "entry_probe.py").read_text(encoding="utf-8")
 MARK = "@@entry@@ "
@@ -30,10 +32,7 @@ def _flags(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
-_SHELL_OPS = _flags("&& || ; | &")
 _IGNORED = _flags("cd echo export set true : sleep ulimit trap wait printf mkdir")
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _MODULE_LIKE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:.+)?$")
 # Wrappers that start the command after them (after their own sub-command, if any).
 _WRAPPERS: dict[str, frozenset[str]] = {
@@ -75,7 +74,7 @@ def parse_command(command: str) -> list[Target]:
     targets: list[Target] = []
     segment: list[str] = []
     for word in [*words, ";"]:
-        if word in _SHELL_OPS or word.endswith(";"):
+        if word in SHELL_OPERATORS or word.endswith(";"):
             if word != ";":
                 segment.append(word[:-1])
             targets.extend(_segment(segment))
@@ -86,7 +85,7 @@ def parse_command(command: str) -> list[Target]:
 
 
 def _segment(words: list[str]) -> list[Target]:
-    while words and (_ASSIGNMENT.match(words[0]) or words[0] in ("exec", "env", "nice", "time", "--")):
+    while words and (ASSIGNMENT.match(words[0]) or words[0] in ("exec", "env", "nice", "time", "--")):
         prefix, words = words[0], words[1:]
         while prefix == "env" and words and words[0].startswith("-"):  # env -i, env -u VAR
             words = words[2:] if words[0] in ("-u", "--unset", "-C", "--chdir") else words[1:]
@@ -95,12 +94,12 @@ def _segment(words: list[str]) -> list[Target]:
     command, name = words[0], os.path.basename(words[0])
     if name in ("sh", "bash") and "-c" in words[1:-1]:
         return parse_command(words[words.index("-c") + 1])
-    if _PYTHON.match(name):
+    if PYTHON_COMMAND.match(name):
         return _python(words[1:])
     if "/" in command and command.endswith(".py"):  # ./manage.py: run by its shebang's Python
         return [Target("script", command)]
     if "/" in command:  # bin/start-nginx gunicorn app:app: the wrapped command is checked too
-        wrapped = words[1:] and (words[1] in TOOLS or _PYTHON.match(words[1]))
+        wrapped = words[1:] and (words[1] in TOOLS or PYTHON_COMMAND.match(words[1]))
         return [Target("unverified", command), *(_segment(words[1:]) if wrapped else [])]
     if name in _WRAPPERS:
         rest = _skip_options(words[1:])
@@ -119,7 +118,7 @@ def _skip_options(words: list[str]) -> list[str]:
     while words and words[0].startswith("-"):
         word = words.pop(0)
         takes_value = word.startswith("--") and "=" not in word and words and not words[0].startswith("-")
-        if takes_value and not (_PYTHON.match(words[0]) or words[0] in TOOLS):
+        if takes_value and not (PYTHON_COMMAND.match(words[0]) or words[0] in TOOLS):
             words.pop(0)
     return words
 
@@ -294,10 +293,7 @@ def probe_command(python: Path, task: dict[str, Any], pycache: Path | None) -> l
     app root on sys.path as a dyno's PYTHONPATH=/app does. Bytecode goes to a cache of ours: warm re-runs, and
     no __pycache__ written into the app (the slug).
     """
-    cache = os.environ.get("PREFLIGHT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "preflight"
-    )
-    prefix = pycache or Path(cache) / "pycache"
+    prefix = pycache or cache_dir() / "pycache"
     return [str(python), "-I", "-X", f"pycache_prefix={prefix}", "-c", PROBE_SOURCE, json.dumps(task)]
 
 
@@ -403,7 +399,7 @@ def _python_shebang(app: Path, target: Target) -> Target:
     with path.open("rb") as handle:
         first = handle.readline(200)
     shebang = first.decode("utf-8", "replace").strip().split()
-    if first.startswith(b"#!") and any(_PYTHON.match(os.path.basename(word)) for word in shebang[:2]):
+    if first.startswith(b"#!") and any(PYTHON_COMMAND.match(os.path.basename(word)) for word in shebang[:2]):
         return Target("script", target.value)
     return target
 

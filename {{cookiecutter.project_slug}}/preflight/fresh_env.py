@@ -1,4 +1,4 @@
-"""Check 4: build an environment from requirements.txt alone, pip check it, and import the app in it.
+"""Check 4: build an environment from requirements.txt alone, pip check it, import the app's modules in it.
 
 The same import probe runs in the current interpreter for `--build` (on Heroku the build's environment *is*
 the fresh one). Each probe is a clean subprocess started from the app root: no inherited PYTHONPATH, no user
@@ -23,7 +23,6 @@ from typing import Any
 
 from . import imports, layout
 from .findings import Finding, could_not_run, error
-from .procfile import Process
 from .requirements_file import Requirements
 from .run import NETWORK_ERRORS, cache_dir, clean_environ, last_line
 
@@ -319,7 +318,7 @@ def run_probe(
         timed_out = True
     events = [json.loads(line[len(MARK) :]) for line in stdout.splitlines() if line.startswith(MARK)]
     pending = None
-    done = {e.get("import") or e.get("console") for e in events if "ok" in e}
+    done = {e.get("import") for e in events if "ok" in e}
     for event in events:
         if "start" in event and event["start"] not in done:
             pending = event["start"]
@@ -337,16 +336,8 @@ def run_probe(
     return events, None
 
 
-@dataclasses.dataclass
-class ImportPlan:
-    """What to import and on whose behalf, so a failure is reported against the module or Procfile line."""
-
-    modules: list[tuple[str, str, int | None]]  # (module, relative file, line) -> HW403
-    processes: list[tuple[Process, dict[str, object]]]  # (process, probe task) -> HW404
-    syntax: list[Finding]
-
-
-def plan(app: Path, processes: list[Process]) -> ImportPlan:
+def plan(app: Path) -> list[tuple[str, str, int | None]]:
+    """(module, relative file, line) to import: every app module, and what each `__main__.py` imports."""
     modules: list[tuple[str, str, int | None]] = []
     entry: list[tuple[str, str, int | None]] = []
     for name, path in layout.package_modules(app, layout.app_packages(app)):
@@ -360,43 +351,7 @@ def plan(app: Path, processes: list[Process]) -> ImportPlan:
         if item[0] not in known:
             known.add(item[0])
             modules.append(item)
-    tasks: list[tuple[Process, dict[str, object]]] = []
-    syntax: list[Finding] = []
-    local = layout.top_level_names(app)
-    for proc in processes:
-        if proc.kind == "module":
-            if proc.target.split(".")[0] not in local:
-                tasks.append((proc, {"specs": [proc.target]}))  # an installed module, e.g. `python -m celery`
-                continue
-            target = app.joinpath(*proc.target.split("."))
-            file = target / "__main__.py" if target.is_dir() else target.with_suffix(".py")
-            package = proc.target if target.is_dir() else proc.target.rpartition(".")[0] or None
-            dotted = proc.target.split(".")
-            parents = [".".join(dotted[: i + 1]) for i in range(len(dotted) - (0 if target.is_dir() else 1))]
-            names = [*parents, *(mod for mod, _ in _imports_of(file, package))]
-            tasks.append((proc, {"imports": list(dict.fromkeys(names))}))
-        elif proc.kind == "script":
-            script = app / proc.target
-            if not script.is_file():
-                continue  # HW504 already
-            try:
-                compile(script.read_bytes(), str(script), "exec")
-            except SyntaxError as exc:
-                syntax.append(
-                    error(
-                        "HW404",
-                        proc.target,
-                        exc.lineno,
-                        f"`{proc.name}`: SyntaxError: {exc.msg}",
-                        "fix the syntax error",
-                    )
-                )
-                continue
-            names = list(dict.fromkeys(mod for mod, _ in _imports_of(script, None)))
-            tasks.append((proc, {"path0": str(script.resolve().parent), "imports": names}))
-        elif proc.kind == "console":
-            tasks.append((proc, {"console": [proc.target]}))
-    return ImportPlan(modules, tasks, syntax)
+    return modules
 
 
 def _imports_of(path: Path, package: str | None) -> list[tuple[str, int]]:
@@ -405,15 +360,18 @@ def _imports_of(path: Path, package: str | None) -> list[tuple[str, int]]:
 
 
 def import_everything(
-    app: Path, python: str, processes: list[Process], bindir: Path | None = None, pycache: Path | None = None
+    app: Path, python: str, bindir: Path | None = None, pycache: Path | None = None
 ) -> tuple[list[Finding], dict[str, list[str]]]:
-    """Import every app module and each Procfile target; returns findings and installed top-level names."""
-    todo = plan(app, processes)
-    findings = list(todo.syntax)
+    """Import every app module; returns findings and installed top-level names.
+
+    Procfile processes are entrypoints.py's (HW410-HW419): each failure is reported once, there.
+    """
+    todo = plan(app)
+    findings: list[Finding] = []
     events, stuck = run_probe(
-        python, app, {"imports": [m for m, _, _ in todo.modules], "dists": True}, bindir, pycache
+        python, app, {"imports": [m for m, _, _ in todo], "dists": True}, bindir, pycache
     )
-    where = {m: (f, line) for m, f, line in todo.modules}
+    where = {m: (f, line) for m, f, line in todo}
     dists: dict[str, list[str]] = {}
     for event in events:
         if "dists" in event:
@@ -435,40 +393,6 @@ def import_everything(
                 'move side effects under `if __name__ == "__main__":` or into a function',
             )
         )
-    done: dict[str, tuple[list[dict[str, Any]], str | None]] = {}
-    for proc, task in todo.processes:
-        key = json.dumps(task, sort_keys=True)
-        if key not in done:  # e.g. `worker: python -m pkg` and `release: python -m pkg migrate`
-            done[key] = run_probe(python, app, task, bindir, pycache)
-        events, stuck = done[key]
-        failed = [e for e in events if e.get("ok") is False]
-        if failed:
-            first = failed[0]
-            what = first.get("import") or first.get("spec") or first.get("console")
-            more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-            missing_command = str(first.get("error", "")).startswith("command not found")
-            findings.append(
-                error(
-                    "HW506" if missing_command else "HW404",
-                    "Procfile",
-                    proc.line,
-                    f"`{proc.name}: {proc.command}` fails: {what}: {first['error']}{more}",
-                    "add the distribution that ships this command to requirements.txt, or run the code with "
-                    "`python -m package`"
-                    if missing_command
-                    else _import_fix(first["error"] or "", app),
-                )
-            )
-        if stuck:
-            findings.append(
-                error(
-                    "HW405",
-                    "Procfile",
-                    proc.line,
-                    f"`{proc.name}`: import {stuck} did not finish in {IMPORT_TIMEOUT:.0f} s",
-                    "keep import-time code free of loops and network calls",
-                )
-            )
     return findings, dists
 
 

@@ -1,12 +1,10 @@
-"""What a file imports (for probing entry points without running them) and sys.path hacks in app code."""
+"""What a file imports (for probing entry points without running them), read with ast."""
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
 from pathlib import Path
-
-from .findings import Finding, error
 
 
 def parse(path: Path) -> ast.Module | None:
@@ -102,52 +100,3 @@ def dynamic_imports(tree: ast.Module) -> list[tuple[str, int]]:
         ):
             found.append((node.args[0].value, node.lineno))
     return sorted(found, key=lambda item: item[1])
-
-
-def _is_sys_path(node: ast.expr) -> bool:
-    return (
-        isinstance(node, ast.Attribute)
-        and node.attr == "path"
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "sys"
-    )
-
-
-def path_hacks(app: Path, files: Iterable[Path]) -> list[Finding]:
-    findings: list[Finding] = []
-    for path in files:
-        tree = parse(path)
-        if tree is None:
-            continue
-        rel = path.relative_to(app).as_posix()
-        for node in ast.walk(tree):
-            what = None
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if _is_sys_path(node.func.value) and node.func.attr in ("append", "insert", "extend"):
-                    what = f"sys.path.{node.func.attr}()"
-                elif (
-                    isinstance(node.func.value, ast.Name)
-                    and node.func.value.id == "site"
-                    and (node.func.attr == "addsitedir")
-                ):
-                    what = "site.addsitedir()"
-            elif isinstance(node, ast.AugAssign) and _is_sys_path(node.target):
-                what = "sys.path +="
-            elif isinstance(node, ast.Assign) and any(
-                _is_sys_path(t) or (isinstance(t, ast.Subscript) and _is_sys_path(t.value))
-                for t in node.targets
-            ):
-                what = "assignment to sys.path"
-            if what:
-                findings.append(
-                    error(
-                        "HW901",
-                        rel,
-                        getattr(node, "lineno", None),
-                        f"{what} in app code: imports then depend on where the process starts and hide "
-                        "missing packages",
-                        "delete it and start the process from the app root with `python -m package.module` "
-                        "(cwd goes on sys.path, as on a dyno)",
-                    )
-                )
-    return findings

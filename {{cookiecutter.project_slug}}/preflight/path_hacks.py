@@ -7,6 +7,10 @@ file, not per scope: a name once bound to `sys`, `sys.path` or `site.addsitedir`
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
+from pathlib import Path
+
+from .findings import Finding, error
 
 _MUTATORS = {"append", "insert", "extend", "remove", "pop", "clear", "__setitem__", "__iadd__"}
 
@@ -14,12 +18,12 @@ _MUTATORS = {"append", "insert", "extend", "remove", "pop", "clear", "__setitem_
 class _Aliases:
     """Names bound to the sys module, to sys.path, and to site / site.addsitedir in one file."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, nodes: list[ast.AST]) -> None:
         self.sys: set[str] = {"sys"}
         self.path: set[str] = set()
         self.site: set[str] = {"site"}
         self.addsitedir: set[str] = set()
-        for node in ast.walk(tree):
+        for node in nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name in ("sys", "site"):
@@ -30,7 +34,7 @@ class _Aliases:
                         self.path.add(alias.asname or "path")
                     elif (node.module, alias.name) == ("site", "addsitedir"):
                         self.addsitedir.add(alias.asname or "addsitedir")
-        for node in ast.walk(tree):  # `p = sys.path` makes p an alias too
+        for node in nodes:  # `p = sys.path` makes p an alias too
             if isinstance(node, ast.Assign) and self.is_path(node.value):
                 self.path.update(t.id for t in node.targets if isinstance(t, ast.Name))
 
@@ -83,9 +87,35 @@ def _changes_path(node: ast.AST, names: _Aliases) -> bool:
 
 def path_hacks(source: str) -> list[int]:
     """Line numbers where this source changes sys.path (or calls site.addsitedir); [] if it does not parse."""
+    if not ("sys" in source or "site" in source):
+        return []  # no way to reach sys.path or site.addsitedir: skip the parse (`--static` stays fast)
     try:
-        tree = ast.parse(source)
+        nodes = list(ast.walk(ast.parse(source)))
     except (SyntaxError, ValueError):
         return []  # the import checks report the SyntaxError with its line
-    names = _Aliases(tree)
-    return sorted({node.lineno for node in ast.walk(tree) if _changes_path(node, names)})  # type: ignore[attr-defined]
+    names = _Aliases(nodes)
+    return sorted({node.lineno for node in nodes if _changes_path(node, names)})  # type: ignore[attr-defined]
+
+
+def check(app: Path, files: Iterable[Path]) -> list[Finding]:
+    """HW901 for each line of app code that changes sys.path."""
+    findings: list[Finding] = []
+    for path in files:
+        try:
+            source = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue  # unreadable files are reported by the import checks
+        rel = path.relative_to(app).as_posix()
+        findings.extend(
+            error(
+                "HW901",
+                rel,
+                line,
+                "sys.path changed in app code: imports then depend on where the process starts and hide "
+                "missing packages",
+                "delete it and start the process from the app root with `python -m package.module` "
+                "(cwd goes on sys.path, as on a dyno)",
+            )
+            for line in path_hacks(source)
+        )
+    return findings

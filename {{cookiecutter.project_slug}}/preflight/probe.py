@@ -30,8 +30,6 @@ def failure(exc: BaseException, root: str) -> dict[str, object]:
 def main() -> None:
     task = json.loads(sys.argv[1])
     root = os.getcwd()
-    if task.get("path0") is not None:
-        sys.path[0] = task["path0"]  # as `python dir/x.py` would: the script's folder, not the app root
     for name in task.get("imports", []):
         emit({"start": name})
         try:
@@ -40,38 +38,10 @@ def main() -> None:
             emit({"import": name, "ok": False, **failure(exc, root)})
         else:
             emit({"import": name, "ok": True})
-    for name in task.get("specs", []):
-        import importlib.util
-
-        try:
-            found = importlib.util.find_spec(name) is not None
-            emit({"spec": name, "ok": found, "error": None if found else f"No module named '{name}'"})
-        except BaseException as exc:
-            emit({"spec": name, "ok": False, **failure(exc, root)})
-    for name in task.get("console", []):
-        emit({"start": f"console script {name}"})
-        emit({"console": name, **console(name, root)})
     if task.get("dists"):
         from importlib.metadata import packages_distributions
 
         emit({"dists": packages_distributions()})
-
-
-def console(name: str, root: str) -> dict[str, object]:
-    import shutil
-    from importlib.metadata import entry_points
-
-    found = [ep for ep in entry_points(group="console_scripts") if ep.name == name]
-    if not found:
-        bindir = os.path.dirname(sys.executable)
-        if shutil.which(name, path=bindir + os.pathsep + os.environ.get("PATH", "")):
-            return {"ok": True, "detail": "not a Python entry point; found on PATH"}
-        return {"ok": False, "error": f"command not found: no distribution provides `{name}`", "where": None}
-    try:
-        found[0].load()
-    except BaseException as exc:
-        return {"ok": False, **failure(exc, root)}
-    return {"ok": True}
 
 
 if __name__ == "__main__":

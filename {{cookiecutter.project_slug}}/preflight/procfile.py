@@ -13,8 +13,10 @@ from .findings import Finding, error, warning
 from .requirements_file import Requirements, normalize
 
 _LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.*)$")
-_PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
-_SHELL_OPS = {"&&", "||", ";", "|", "&"}
+# How a Procfile command is read; entrypoints.py reads commands with these too (one home).
+PYTHON_COMMAND = re.compile(r"^python(3(\.\d+)?)?$")
+SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&"})
+ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,16 +90,16 @@ def parse(app: Path) -> tuple[list[Process], list[Finding]]:
 
 
 def _classify(name: str, line: int, command: str, words: list[str]) -> Process:
-    while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in ("exec", "env")):
+    while words and (ASSIGNMENT.match(words[0]) or words[0] in ("exec", "env")):
         words = words[1:]
     for i, word in enumerate(words):
-        if word in _SHELL_OPS:
+        if word in SHELL_OPERATORS:
             words = words[:i]
             break
     if not words:
         return Process(name, line, command, "other", "")
     first = words[0]
-    if _PYTHON.match(first):
+    if PYTHON_COMMAND.match(first):
         rest = words[1:]
         while rest:
             word = rest.pop(0)
@@ -135,7 +137,7 @@ def check(app: Path, processes: list[Process], reqs: Requirements, minor: int) -
                     "fix the path (relative to the app root) or commit the file",
                 )
             )
-        # console commands (`rq worker`) are resolved by the import steps, from installed entry points (HW506)
+        # console commands (`rq worker`) are resolved by the entry-point check (entrypoints.py, HW413)
     return findings
 
 
