@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.pythons import find_python  # noqa: E402  (the harness's discovery: pyenv shims are passed over)
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -84,7 +86,8 @@ def ensure_venv(project: Path) -> Path:
     python = project / ".venv" / "bin" / "python"
     uv = shutil.which("uv") or sys.exit("uv is not on PATH")
     if not python.exists():
-        subprocess.run([uv, "venv", "-q", "-p", "3.13", str(project / ".venv")], check=True)
+        interpreter = find_python("3.13") or sys.exit("no Python 3.13 here (pyenv, uv or PATH)")
+        subprocess.run([uv, "venv", "-q", "-p", interpreter, str(project / ".venv")], check=True)
         subprocess.run(
             [uv, "pip", "install", "-q", "-p", str(python), "-r", str(project / "requirements.txt")],
             check=True,
