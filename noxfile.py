@@ -91,9 +91,16 @@ def lock(session: nox.Session) -> None:
 
 # --- Test sessions -------------------------------------------------------------------------------------------
 
+# ruff's one pin lives in the baked requirements-dev.txt (the baked lint and pre-commit use it too).
+RUFF_PIN = next(
+    line.split("#")[0].strip()
+    for line in (ROOT / "{{cookiecutter.project_slug}}" / "requirements-dev.txt").read_text().splitlines()
+    if line.startswith("ruff==")
+)
+
 TEST_REQUIREMENTS = [
     "pytest>=8.3", "pytest-cookies>=0.7", "pytest-xdist>=3.6", "pytest-timeout>=2.3", "cookiecutter>=2.6",
-    "cruft>=2.15", "jinja2>=3.1", "pyyaml>=6", "jsonschema>=4.23", "honcho>=2.0", "ruff>=0.8",
+    "cruft>=2.15", "jinja2>=3.1", "pyyaml>=6", "jsonschema>=4.23", "honcho>=2.0", RUFF_PIN,
     "uv>=0.5", "deptry>=0.21", "nox>=2025.2.9", "pip>=24",
 ]  # fmt: skip
 

@@ -47,9 +47,7 @@ def declared(app: Path) -> str:
     for name, prefix in ((".python-version", ""), ("runtime.txt", "python-")):
         path = app / name
         if path.is_file():
-            lines = [
-                x.strip() for x in path.read_text(errors="replace").splitlines() if x.strip()[:1] not in "#"
-            ]
+            lines = [x.strip() for x in path.read_text(errors="replace").splitlines() if x.strip()[:1] not in "#"]
             if lines and lines[0].startswith(prefix):
                 return ".".join(lines[0].removeprefix(prefix).split(".")[:2])
     return ""
@@ -84,9 +82,7 @@ def main() -> int:
             (
                 name,
                 want,
-                *verdict(
-                    app, args.steps, ["--python", args.python] if override else [], config.get(name, {})
-                ),
+                *verdict(app, args.steps, ["--python", args.python] if override else [], config.get(name, {})),
             )
         )
     agree = [r for r in rows if r[1] == r[2]]

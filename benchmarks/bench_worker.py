@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.pythons import find_python  # noqa: E402  (the harness's discovery: pyenv shims are passed over)
+
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -286,9 +287,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rq-events", type=int, default=50_000, help="events for the RQ run (it is slow)")
     parser.add_argument("--skip-rq", action="store_true")
-    parser.add_argument(
-        "--repeat", type=int, default=5, help="runs of each worker/ceiling figure (median shown)"
-    )
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each worker/ceiling figure (median shown)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not os.environ.get("BENCH_INSIDE_VENV"):
