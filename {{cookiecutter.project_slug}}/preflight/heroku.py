@@ -36,7 +36,7 @@ UV_NEWEST_MANYLINUX = (2, 40)
 
 
 def platform_tag(stack: str = DEFAULT_STACK) -> str:
-    """uv's `--python-platform` for a stack, e.g. `x86_64-manylinux_2_39` for heroku-24 (2_40 for heroku-26)."""
+    """uv's `--python-platform` for a stack: `x86_64-manylinux_2_39` for heroku-24, 2_40 for heroku-26."""
     major, minor = min(STACK_GLIBC[stack], UV_NEWEST_MANYLINUX)
     return f"x86_64-manylinux_{major}_{minor}"
 
