@@ -54,7 +54,8 @@ class Result:
 
 
 def checker_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # Neither PYTHONPATH nor CI leaks in: under CI=true, NOT VERIFIED blocks (tests that want it pass CI="true").
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CI")}
     env.update(PYTHONPATH=str(TEMPLATE_PROJECT), UV_PYTHON_DOWNLOADS="never")
     env.setdefault("PREFLIGHT_CACHE_DIR", os.path.join(tempfile.gettempdir(), "preflight-tests-cache"))
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # uv, deptry of this venv
