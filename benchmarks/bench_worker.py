@@ -2,6 +2,8 @@
 
     python benchmarks/bench_worker.py                      # bakes the default template into a temp dir first
     python benchmarks/bench_worker.py --project DIR        # an already baked project with .venv (rq is added)
+    python benchmarks/bench_worker.py --against OLD        # also OLD's worker (another bake, e.g. of an older
+                                                           # commit), its runs alternating with these
 
 Needs Redis and PostgreSQL (REDIS_URL / DATABASE_URL, default 127.0.0.1:6379 and postgres@127.0.0.1:5432),
 and cookiecutter + uv on PATH when it bakes. Each run uses its own queue name and a fresh database, dropped at
@@ -145,7 +147,7 @@ class Bench:
                 cur.execute("SELECT coalesce(sum(event_count), 0) FROM account_totals")
             return int(cur.fetchone()[0])
 
-    def worker(self, processes: int) -> dict[str, float]:
+    def worker(self, processes: int, project: Path | None = None) -> dict[str, float]:
         """Start the workers on an empty queue; once all are ready, swap the full stream in; time the drain.
 
         The events are added beforehand to a staging stream (with the consumer group) that RENAME puts in
@@ -170,7 +172,7 @@ class Bench:
                 env=env,
                 stdout=subprocess.PIPE,
                 text=True,
-                cwd=self.project,
+                cwd=project or self.project,
             )
             procs.append(proc)
 
@@ -199,8 +201,9 @@ class Bench:
         }
 
     def ceiling(self, batch: int = 2000) -> dict[str, float]:
-        """PostgreSQL alone: the worker's own store.save (COPYs + one statement), batch after batch, one
-        connection, on batches prepared beforehand."""
+        """PostgreSQL alone: the worker's own store.save (its encoding, the COPYs and one statement), batch
+        after batch, one connection, on batches prepared beforehand. (The worker encodes on its reading
+        thread; here save does it, as the ceiling always included turning rows into COPY data.)"""
         self.reset()
         os.environ["DATABASE_URL"] = self.db_url
         config = __import__(f"{self.package}.config", fromlist=["load"]).load()
@@ -262,7 +265,21 @@ class Bench:
 
 def median_of(runs: int, measure: Callable[[], dict[str, float]]) -> dict[str, float]:
     """Run `measure` `runs` times; the run with the median rate, plus the lowest and highest rates."""
-    results = sorted((measure() for _ in range(max(1, runs))), key=lambda r: r["rows_per_s"])
+    return summary([measure() for _ in range(max(1, runs))])
+
+
+def alternating(runs: int, measures: dict[str, Callable[[], dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Run each measure in turn, `runs` rounds (so that a machine's drift hits all alike); a summary each."""
+    found: dict[str, list[dict[str, float]]] = {name: [] for name in measures}
+    for _ in range(max(1, runs)):
+        for name, measure in measures.items():
+            found[name].append(measure())
+    return {name: summary(results) for name, results in found.items()}
+
+
+def summary(results: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median rate, plus the lowest and highest rates."""
+    results = sorted(results, key=lambda r: r["rows_per_s"])
     middle = dict(results[len(results) // 2])
     middle["min_rows_per_s"], middle["max_rows_per_s"] = results[0]["rows_per_s"], results[-1]["rows_per_s"]
     return middle
@@ -284,6 +301,12 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, help="a baked project (default: bake one into a temp dir)")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another baked project (say, of an older commit) whose workers run in turn with these, in this "
+        "project's .venv; reports both, and the ratio",
+    )
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rq-events", type=int, default=50_000, help="events for the RQ run (it is slow)")
     parser.add_argument("--skip-rq", action="store_true")
@@ -309,8 +332,12 @@ def main() -> int:
     results: dict[str, dict[str, float]] = {}
     try:
         # One drain of 50k events lasts well under a second, so single runs are noisy: take the median.
-        results["worker, 1 process"] = median_of(args.repeat, lambda: bench.worker(1))
-        results["worker, 2 processes"] = median_of(args.repeat, lambda: bench.worker(2))
+        for processes, label in ((1, "1 process"), (2, "2 processes")):
+            measures = {f"worker, {label}": lambda p=processes: bench.worker(p)}
+            if args.against is not None:
+                old = args.against.resolve()
+                measures[f"--against worker, {label}"] = lambda p=processes: bench.worker(p, old)
+            results.update(alternating(args.repeat, measures))
         results["PostgreSQL ceiling (COPY + upsert, batches of 2000)"] = median_of(args.repeat, bench.ceiling)
         if not args.skip_rq:
             results["RQ SimpleWorker, one INSERT per job"] = bench.rq()
@@ -328,10 +355,18 @@ def main() -> int:
             else "1 run"
         )
         print(f"| {name} | {figures['rows_per_s']:,.0f} | {spread} | {figures['seconds']:.2f} |")
+    ceiling = results["PostgreSQL ceiling (COPY + upsert, batches of 2000)"]["rows_per_s"]
+    print()
+    for label in ("1 process", "2 processes"):
+        rate = results[f"worker, {label}"]["rows_per_s"]
+        line = f"worker, {label} / ceiling: {rate / ceiling:.2f}"
+        if args.against is not None:
+            line += f"; / --against worker: {rate / results[f'--against worker, {label}']['rows_per_s']:.2f}"
+        print(line)
     rq = results.get("RQ SimpleWorker, one INSERT per job")
     if rq and rq["rows_per_s"]:
         ratio = results["worker, 1 process"]["rows_per_s"] / rq["rows_per_s"]
-        print(f"\nworker (1 process) / RQ: {ratio:,.0f}x")
+        print(f"worker (1 process) / RQ: {ratio:,.0f}x")
     if args.json:
         print(json.dumps({"machine": machine(), "events": args.events, "results": results}, indent=2))
     return 0

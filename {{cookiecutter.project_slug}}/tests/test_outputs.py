@@ -7,6 +7,7 @@ launcher that adds it before the real worker (tests/instrumented_worker.py) star
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -131,22 +132,87 @@ def test_transform_returning_an_undeclared_table_fails_the_jobs_loudly() -> None
 def test_the_store_is_derived_from_the_declaration(services: Services) -> None:
     """Each output table gets its writes from the declaration, applied only for the jobs just inserted."""
 {%- if cookiecutter.use_postgres %}
+    from datetime import timedelta
+
     from {{ cookiecutter.__package_name }} import store
-    from {{ cookiecutter.__package_name }}.validate import Rows
+    from {{ cookiecutter.__package_name }}.output import Batch
+    from {{ cookiecutter.__package_name }}.validate import EPOCH, Rows
 
     assert any("stage_account_totals" in stage for stage in store.STAGES)
-    assert 'RETURNING "id"' in store.INSERT
-    assert '"total_amount" = t."total_amount" + EXCLUDED."total_amount"' in store.MERGE["account_totals"]
-    columns = {
-        "job": ["a", "b", "c"],
-        "account": ["x", "x", "x"],
-        "total_amount": [1.5, 2.0, 4.0],
-        "event_count": [1, 1, 1],
-        "last_event_at": [7, 9, 8],
-    }
-    merged = store.combine("account_totals", Rows(columns), new={"a", "c"})  # b was stored before
-    expected = {"account": ["x"], "total_amount": [5.5], "event_count": [2], "last_event_at": [8]}
-    assert merged.columns == expected
+    assert 'RETURNING "id"' in store.SAVE
+    assert '"total_amount" = t."total_amount" + EXCLUDED."total_amount"' in store.SAVE
+
+    def batch(ids: list[str], amounts: list[float], times: list[int]) -> Batch:
+        """Job rows and their account_totals rows (one per job, all for account x; times in microseconds)."""
+        n = len(ids)
+        rows = Rows({"id": ids, "account": ["x"] * n, "amount": amounts, "occurred_at": times})
+        table = {"job": ids, "account": ["x"] * n, "total_amount": amounts, "event_count": [1] * n}
+        return Batch(rows, {"account_totals": Rows({**table, "last_event_at": times})})
+
+    saver = store.Store(services.config())
+    try:
+        assert saver.save(batch(["b"], [2.0], [9])) == 1
+        assert saver.save(batch(["a", "b", "c"], [1.5, 2.0, 4.0], [7, 99, 8])) == 2  # b is not new
+    finally:
+        saver.close()
+    [(account, total, count, last)] = services.query(
+        "SELECT account, total_amount, event_count, last_event_at FROM account_totals"
+    )
+    assert (account, float(total), count, last) == ("x", 7.5, 3, EPOCH + timedelta(microseconds=9))
+
+
+{% raw -%}
+FIRSTS = """
+import sys
+import msgspec
+from {package} import schema
+
+
+class Seen(msgspec.Struct):
+    account: str
+    first_amount: float
+    lowest: float
+    note: str  # no merge declared: kept from the first job, like "first"
+
+
+schema.OUTPUTS["seen"] = schema.Table(
+    Seen, key=("account",), merge={{"first_amount": "first", "lowest": "least"}}
+)
+from {package} import config, store
+from {package}.output import Batch
+from {package}.validate import Rows
+
+s = store.Store(config.load())
+n = [0]
+
+
+def save(ids, amounts):
+    k = len(ids)
+    rows = Rows({{"id": ids, "account": ["x"] * k, "amount": amounts, "occurred_at": [0] * k}})
+    seen = Rows({{"job": ids, "account": ["x"] * k, "first_amount": amounts, "lowest": amounts,
+                  "note": [str(a) for a in amounts]}})
+    s.save(Batch(rows, {{"seen": seen}}))
+
+
+save(["j5", "j1", "j3"], [5.0, 1.0, 3.0])  # batch order, not key order, decides "first"
+save(["j0", "j9"], [0.5, 9.0])
+with s.connect().cursor() as cur:
+    cur.execute("SELECT first_amount, lowest, note FROM seen")
+    print([(float(first), float(lowest), note) for first, lowest, note in cur.fetchall()])
+s.close()
+"""
+{%- endraw %}
+
+
+def test_first_keeps_the_earliest_job_in_batch_order_and_least_the_lowest(services: Services) -> None:
+    services.execute(
+        "CREATE TABLE seen (account text PRIMARY KEY, first_amount numeric, lowest numeric, note text)"
+    )
+    script = FIRSTS.format(package="{{ cookiecutter.__package_name }}")
+    env = {**services.env, "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[(5.0, 0.5, '5.0')]"
 {%- else %}
     from {{ cookiecutter.__package_name }}.output import Batch
     from {{ cookiecutter.__package_name }}.store import Store
@@ -171,4 +237,67 @@ def test_the_store_is_derived_from_the_declaration(services: Services) -> None:
         "add", q + "event_count", "x", 1,
         "max", q + "last_event_at", "x", 7,
     ]}  # fmt: skip
+{%- endif %}
+
+
+def test_combine_merges_per_key_in_batch_order_for_the_given_jobs_only() -> None:
+    from {{ cookiecutter.__package_name }}.output import combine
+    from {{ cookiecutter.__package_name }}.validate import Rows
+
+    columns = {
+        "job": ["a", "b", "c", "d"],
+        "account": ["x", "y", "x", "x"],
+        "total_amount": [1.5, 2.0, 4.0, 100.0],
+        "event_count": [1, 1, 1, 1],
+        "last_event_at": [7, 9, 8, 1],
+    }
+    merged = combine("account_totals", Rows(columns), {"a", "b", "c"})  # d: not new, adds nothing
+    assert merged.columns["account"] == ["x", "y"]
+    assert [str(v) for v in merged.columns["total_amount"]] == ["5.5000", "2.0000"]
+    assert merged.columns["event_count"] == [2, 1]
+    assert merged.columns["last_event_at"] == [8, 9]
+
+
+def test_sums_are_exact_and_round_each_value_half_up_as_the_database_does() -> None:
+    """Each value counts as the database stores it (round half up to the declared decimals), exactly."""
+    import random
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from {{ cookiecutter.__package_name }}.output import units
+
+    rng = random.Random(5)
+    values = [
+        round(rng.uniform(-m, m), rng.choice([0, 2, 4, 5, 7, 12])) for m in (1, 1e4, 1e9, 9.9e10) * 5000
+    ]
+    values += [0.00005, -0.00005, 1.00005, 2.00015, 0.12345, 99999999999.99995, 123.45675, 0.1, 0.7]
+    expected = [int((Decimal(repr(v)) * 10**4).to_integral_value(ROUND_HALF_UP)) for v in values]
+    assert units(values, 4) == expected
+    assert sum(units([0.1] * 10, 4)) == 10_000  # 0.1 ten times is exactly 1 (in floats it is not)
+{%- if cookiecutter.use_postgres %}
+
+
+def test_a_batch_encoded_once_is_stored_whole_when_saved_again_after_a_failure(services: Services) -> None:
+    """The worker encodes a batch once and saves it again after a pause: the encoding must be reusable."""
+    import psycopg2
+
+    from {{ cookiecutter.__package_name }} import prepare, queue, store
+
+    payloads = lines(make_events(300, seed=9)).splitlines()
+    jobs = [queue.Job(f"0-{i}", payload, 1) for i, payload in enumerate(payloads)]
+    saver = store.Store(services.config())
+    try:
+        batch = saver.encode(prepare.prepare(jobs).rows)
+        services.execute("ALTER TABLE account_totals RENAME TO parked")  # as if the table went missing
+        try:
+            saver.save(batch)
+        except psycopg2.Error:
+            pass
+        else:
+            raise AssertionError("the save did not fail")
+        services.execute("ALTER TABLE parked RENAME TO account_totals")
+        assert saver.save(batch) == 300
+    finally:
+        saver.close()
+    assert len(services.stored_ids()) == 300
+    assert services.totals() == services.totals_from_events()
 {%- endif %}

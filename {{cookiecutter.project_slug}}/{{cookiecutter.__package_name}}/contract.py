@@ -44,6 +44,14 @@ class ResultStore(Protocol):
         """
         ...
 
+    def encode(self, batch: Batch) -> Batch:
+        """Return the batch with the CPU work of saving it done (`Batch.encoded`); no I/O, no shared state.
+
+        The worker's reading thread calls it while the store thread saves the previous batch, which keeps
+        that work off the store thread's path; `save` encodes a batch that was not.
+        """
+        ...
+
     def save(self, batch: Batch) -> int:
         """Store a batch's job rows and output tables in one transaction; only jobs whose key is not stored
         yet add anything (to any table). Return how many job rows were new."""

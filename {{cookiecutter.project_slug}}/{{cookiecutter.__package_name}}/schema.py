@@ -14,6 +14,7 @@ delivered twice changes no table.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal
@@ -105,12 +106,14 @@ def moment(name: str, value: datetime) -> datetime:
 # --- derived from the declaration (nothing below names a field) ------------------------------------------
 
 
+@functools.cache  # one answer per declaration; callers copy before changing it
 def types_of(row: type[msgspec.Struct]) -> dict[str, type]:
     """Column name -> Python type (str, int, float, bool, datetime), in declaration order."""
     fields = msgspec.structs.fields(row)
     return {field.name: getattr(field.type, "__origin__", field.type) for field in fields}
 
 
+@functools.cache
 def decimals_of(row: type[msgspec.Struct]) -> dict[str, int]:
     """Column name -> decimals kept, for float columns that declare them (Meta(extra={"decimals": n}))."""
     out: dict[str, int] = {}

@@ -227,11 +227,13 @@ class Worker:
             )
 
     def submit(self, jobs: list[Job]) -> None:
-        """Prepare a batch here (CPU) and hand it to the store thread (mostly waiting on I/O)."""
+        """Prepare and encode a batch here (CPU) and hand it to the store thread (mostly waiting on I/O)."""
         self.hold("reading", jobs)
         clean = [job for job in jobs if not job.problem]
         try:
             prepared: Prepared | None = prepare(clean) if clean else None
+            if prepared is not None:
+                prepared = prepared._replace(rows=self.store.encode(prepared.rows))
         except Exception:  # the store thread retries it piece by piece to find the failing jobs
             prepared = None
         token = next(self.tokens)
