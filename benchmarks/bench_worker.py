@@ -336,7 +336,7 @@ def main() -> int:
             measures = {f"worker, {label}": lambda p=processes: bench.worker(p)}
             if args.against is not None:
                 old = args.against.resolve()
-                measures[f"--against worker, {label}"] = lambda p=processes: bench.worker(p, old)
+                measures[f"--against worker, {label}"] = lambda p=processes, o=old: bench.worker(p, o)
             results.update(alternating(args.repeat, measures))
         results["PostgreSQL ceiling (COPY + upsert, batches of 2000)"] = median_of(args.repeat, bench.ceiling)
         if not args.skip_rq:

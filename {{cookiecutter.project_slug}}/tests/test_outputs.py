@@ -7,7 +7,6 @@ launcher that adds it before the real worker (tests/instrumented_worker.py) star
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -132,39 +131,43 @@ def test_transform_returning_an_undeclared_table_fails_the_jobs_loudly() -> None
 def test_the_store_is_derived_from_the_declaration(services: Services) -> None:
     """Each output table gets its writes from the declaration, applied only for the jobs just inserted."""
 {%- if cookiecutter.use_postgres %}
-    from datetime import timedelta
+    import json
 
-    from {{ cookiecutter.__package_name }} import store
-    from {{ cookiecutter.__package_name }}.output import Batch
-    from {{ cookiecutter.__package_name }}.validate import EPOCH, Rows
+    from {{ cookiecutter.__package_name }} import prepare, queue, store
 
     assert any("stage_account_totals" in stage for stage in store.STAGES)
     assert 'RETURNING "id"' in store.SAVE
     assert '"total_amount" = t."total_amount" + EXCLUDED."total_amount"' in store.SAVE
+    a, b, c = make_events(3, seed=4)
 
-    def batch(ids: list[str], amounts: list[float], times: list[int]) -> Batch:
-        """Job rows and their account_totals rows (one per job, all for account x; times in microseconds)."""
-        n = len(ids)
-        rows = Rows({"id": ids, "account": ["x"] * n, "amount": amounts, "occurred_at": times})
-        table = {"job": ids, "account": ["x"] * n, "total_amount": amounts, "event_count": [1] * n}
-        return Batch(rows, {"account_totals": Rows({**table, "last_event_at": times})})
+    def batch(*events: dict[str, Any]) -> Any:
+        """The batch the worker would store for these events (transform included)."""
+        jobs = [queue.Job(f"0-{i}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
+        return prepare.prepare(jobs).rows
 
+    for event, amount in ((a, 1.5), (b, 2.0), (c, 4.0)):
+        event.update(account="x", amount=amount)
     saver = store.Store(services.config())
     try:
-        assert saver.save(batch(["b"], [2.0], [9])) == 1
-        assert saver.save(batch(["a", "b", "c"], [1.5, 2.0, 4.0], [7, 99, 8])) == 2  # b is not new
+        assert saver.save(batch(b)) == 1
+        assert saver.save(batch(a, dict(b, amount=99.0), c)) == 2  # b is stored already: adds nothing
     finally:
         saver.close()
-    [(account, total, count, last)] = services.query(
-        "SELECT account, total_amount, event_count, last_event_at FROM account_totals"
+    [(total, count, last, latest)] = services.query(
+        "SELECT total_amount, event_count, last_event_at, (SELECT max(occurred_at) FROM events)"
+        " FROM account_totals WHERE account = 'x'"
     )
-    assert (account, float(total), count, last) == ("x", 7.5, 3, EPOCH + timedelta(microseconds=9))
+    assert (float(total), count, last) == (7.5, 3, latest)
 
 
 {% raw -%}
 FIRSTS = """
+import json
 import sys
+
 import msgspec
+
+sys.path.insert(0, {tests!r})
 from {package} import schema
 
 
@@ -178,24 +181,27 @@ class Seen(msgspec.Struct):
 schema.OUTPUTS["seen"] = schema.Table(
     Seen, key=("account",), merge={{"first_amount": "first", "lowest": "least"}}
 )
-from {package} import config, store
+from eventgen import make_events
+from {package} import config, prepare, queue, store
 from {package}.output import Batch
 from {package}.validate import Rows
 
 s = store.Store(config.load())
-n = [0]
 
 
-def save(ids, amounts):
-    k = len(ids)
-    rows = Rows({{"id": ids, "account": ["x"] * k, "amount": amounts, "occurred_at": [0] * k}})
-    seen = Rows({{"job": ids, "account": ["x"] * k, "first_amount": amounts, "lowest": amounts,
-                  "note": [str(a) for a in amounts]}})
-    s.save(Batch(rows, {{"seen": seen}}))
+def save(events, amounts):
+    for event, amount in zip(events, amounts):
+        event.update(account="x", amount=amount)
+    jobs = [queue.Job(f"0-{{i}}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
+    rows = prepare.prepare(jobs).rows.rows
+    seen = {{"job": [e["id"] for e in events], "account": ["x"] * len(events), "first_amount": amounts}}
+    seen.update(lowest=amounts, note=[str(a) for a in amounts])
+    s.save(Batch(rows, {{"seen": Rows(seen)}}))
 
 
-save(["j5", "j1", "j3"], [5.0, 1.0, 3.0])  # batch order, not key order, decides "first"
-save(["j0", "j9"], [0.5, 9.0])
+events = make_events(5, seed=8)
+save([events[2], events[0], events[1]], [5.0, 1.0, 3.0])  # batch order, not key order, decides "first"
+save(events[3:], [0.5, 9.0])
 with s.connect().cursor() as cur:
     cur.execute("SELECT first_amount, lowest, note FROM seen")
     print([(float(first), float(lowest), note) for first, lowest, note in cur.fetchall()])
@@ -208,7 +214,9 @@ def test_first_keeps_the_earliest_job_in_batch_order_and_least_the_lowest(servic
     services.execute(
         "CREATE TABLE seen (account text PRIMARY KEY, first_amount numeric, lowest numeric, note text)"
     )
-    script = FIRSTS.format(package="{{ cookiecutter.__package_name }}")
+    import subprocess
+
+    script = FIRSTS.format(package="{{ cookiecutter.__package_name }}", tests=str(PROJECT / "tests"))
     env = {**services.env, "PYTHONPATH": str(PROJECT)}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
