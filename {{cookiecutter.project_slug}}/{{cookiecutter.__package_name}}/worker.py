@@ -9,9 +9,6 @@ transform failing on it, a constraint it violates) splits the batch in halves un
 alone; only those are retried later and then dead-lettered. An *unknown* store error is blamed on a job only
 when another job of the same batch stored; otherwise it counts as systemic. Foreign or oversized entries are
 dead-lettered at once.
-
-Three threads pipeline the batches: this one reads, prepares and encodes the next batch (CPU), the store
-thread saves one (PostgreSQL), and the settle thread acks the one before (Redis).
 """
 
 from __future__ import annotations
@@ -84,10 +81,6 @@ class Outcome:
     deferred: list[tuple[Job, str]] = field(default_factory=list)  # unproven: retried, delivery not counted
 
 
-# A stored batch handed to the settle thread: (token of its place in `waiting`, jobs, outcome, start time).
-Settle = tuple[int, list[Job], Outcome, float]
-
-
 class Worker:
     """One worker process: `run()` until SIGTERM, then exit 0."""
 
@@ -99,16 +92,15 @@ class Worker:
         self.store: ResultStore = Store(config, application_name=self.id)
         self.shutdown = Shutdown(config.shutdown_timeout_seconds)
         self.install_signals = install_signals
-        self.holding: dict[str, list[str]] = {"reading": [], "storing": [], "settling": []}
-        self.since: dict[str, float] = {"reading": 0.0, "storing": 0.0, "settling": 0.0}
-        self.waiting: dict[int, tuple[float, list[str]]] = {}  # batches in the hand-off queues
+        self.holding: dict[str, list[str]] = {"reading": [], "storing": []}
+        self.since: dict[str, float] = {"reading": 0.0, "storing": 0.0}
+        self.waiting: dict[int, tuple[float, list[str]]] = {}  # batches in the hand-off queue
         self.tokens = itertools.count()
         self.paused: dict[str, tuple[str, float]] = {}  # where -> (reason, since epoch s)
         self.store_ok_at = float("-inf")  # monotonic time of the last store call that stored rows
         self.unknown_at = float("-inf")  # monotonic time of the last store error that could not be classified
         self.reported_stuck: set[float] = set()
         self.handoff: pyqueue.Queue[Handoff | None] = pyqueue.Queue(maxsize=1)
-        self.settling: pyqueue.Queue[Settle | None] = pyqueue.Queue(maxsize=1)
         self.crashed = False
         self.heartbeat = Heartbeat(
             Queue(connect(config), config.queue_name, limits),
@@ -122,13 +114,11 @@ class Worker:
     # --- the loop -----------------------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Read and prepare batches in this thread while the store thread saves the previous one and the
-        settle thread acks the one before (Redis's work overlaps PostgreSQL's)."""
+        """Read and prepare batches in this thread while the store thread saves and acks the previous one."""
         if self.install_signals:
             self.shutdown.install()
         self.heartbeat.start()
         storer = threading.Thread(target=self.store_loop, name="store", daemon=True)
-        settler = threading.Thread(target=self.settle_loop, name="settle", daemon=True)
         try:
             if self.start_backends():
                 logs.info(
@@ -137,16 +127,12 @@ class Worker:
                     queue=self.config.queue_name,
                     batch=self.config.batch_size,
                 )
-                settler.start()
                 storer.start()
                 self.read_loop()
         finally:
             self.handoff.put(None)  # the store thread finishes what it was given, then stops
             if storer.is_alive():
                 storer.join()
-            self.settling.put(None)  # then the settle thread acks what was stored, then stops
-            if settler.is_alive():
-                settler.join()
             self.heartbeat.stop()
             try:
                 self.queue.leave(self.id)
@@ -162,8 +148,8 @@ class Worker:
         self.holding[stage] = [job.entry_id for job in jobs]
 
     def held(self) -> list[str]:
-        """Every job this worker holds (reading, waiting in a hand-off queue, storing, settling), for the
-        heartbeat; not those of a batch stuck for too long (a hang)."""
+        """Every job this worker holds (reading, waiting in the hand-off queue, storing), for the heartbeat;
+        not those of a batch stuck for too long (a hang)."""
         limit = time.monotonic() - STUCK_AFTER_CLAIM_IDLES * self.config.claim_idle_seconds
         ids: list[str] = []
         stages = [(stage, self.since[stage], entry_ids) for stage, entry_ids in list(self.holding.items())]
@@ -313,80 +299,47 @@ class Worker:
     # --- one batch ----------------------------------------------------------------------------------------
 
     def handle(self, jobs: Sequence[Job], prepared: Prepared | None = None, token: int | None = None) -> None:
-        """Store a batch and pass it on to be settled; while a systemic store fault lasts, pause and retry."""
+        """Store a batch and settle every job in it; while a systemic fault lasts, pause and try again."""
         self.hold("storing", jobs)
         self.waiting.pop(token, None)  # type: ignore[arg-type]
         foreign = [(job, job.problem) for job in jobs if job.problem]
         clean = [job for job in jobs if not job.problem] if foreign else jobs
         failures = 0
+        outcome: Outcome | None = None
         try:
             while True:
                 started = time.perf_counter()
-                outcome = Outcome(refused=list(foreign))
                 try:
-                    if clean:
-                        self.attempt(clean, outcome, prepared)
-                    self.prove(outcome, lone=len(clean) == 1)
-                except Paused as exc:  # the store refused: store the batch again
+                    if outcome is None:  # after Redis refused the settlement, only the settlement is retried
+                        outcome = Outcome(refused=list(foreign))
+                        if clean:
+                            self.attempt(clean, outcome, prepared)
+                        self.prove(outcome, lone=len(clean) == 1)
+                    self.settle(outcome)
+                except (Paused, redis.RedisError) as exc:
+                    if isinstance(exc, Paused):
+                        outcome = None  # the store refused: store the batch again
                     failures += 1
                     if not self.shutdown.requested.is_set():
-                        self.pause("store", exc.diagnosis, describe(exc), failures)
+                        diagnosis = exc.diagnosis if isinstance(exc, Paused) else self.diagnose(exc)
+                        self.pause("store", diagnosis, describe(exc), failures)
                     if self.shutdown.requested.is_set():
                         self.hand_back(clean)  # foreign entries stay pending: the taker dead-letters them
                         return
                     continue
                 self.resume("store")
-                token = next(self.tokens)
-                self.waiting[token] = (time.monotonic(), [job.entry_id for job in jobs])
-                self.settling.put((token, list(jobs), outcome, started))  # waits while the last one settles
+                logs.info(
+                    "batch_stored",
+                    jobs=len(jobs),
+                    stored=outcome.stored,
+                    refused=len(outcome.refused),
+                    failed=len(outcome.failed),
+                    splits=outcome.splits or None,
+                    ms=round((time.perf_counter() - started) * 1000),
+                )
                 return
         finally:
             self.holding["storing"] = []
-
-    def settle_loop(self) -> None:
-        """Settle each stored batch in turn (Redis), while the store thread stores the next (PostgreSQL)."""
-        try:
-            while (item := self.settling.get()) is not None:
-                token, jobs, outcome, started = item
-                self.hold("settling", jobs)
-                self.waiting.pop(token, None)
-                try:
-                    self.settle_until_done(jobs, outcome, started)
-                finally:
-                    self.holding["settling"] = []
-        except Exception as exc:  # a bug: stop taking work; jobs in hand stay pending for another worker
-            self.crashed = True
-            logs.error("worker_crashed", worker=self.id, error=describe(exc))
-            self.shutdown.requested.set()
-            while self.settling.get() is not None:
-                pass
-
-    def settle_until_done(self, jobs: Sequence[Job], outcome: Outcome, started: float) -> None:
-        """Settle a stored batch; when Redis refuses (down, out of memory), pause and retry the settlement
-        only (the rows are committed: storing them again would add nothing)."""
-        failures = 0
-        while True:
-            try:
-                self.settle(outcome)
-            except redis.RedisError as exc:
-                failures += 1
-                if not self.shutdown.requested.is_set():
-                    self.pause("settle", self.diagnose(exc), describe(exc), failures)
-                if self.shutdown.requested.is_set():
-                    self.hand_back([job for job in jobs if not job.problem])
-                    return
-                continue
-            self.resume("settle")
-            logs.info(
-                "batch_stored",
-                jobs=len(jobs),
-                stored=outcome.stored,
-                refused=len(outcome.refused),
-                failed=len(outcome.failed),
-                splits=outcome.splits or None,
-                ms=round((time.perf_counter() - started) * 1000),
-            )
-            return
 
     def attempt(self, jobs: Sequence[Job], outcome: Outcome, prepared: Prepared | None = None) -> None:
         """Prepare and store jobs; a job fault splits them to isolate the failing ones; systemic: Paused."""
