@@ -19,6 +19,21 @@ def diagnosis_of(action: object) -> tuple[Fault, str]:
     raise AssertionError("no error raised")
 
 
+def test_redis_error_classes_each_have_their_reason() -> None:
+    """The classes redis-py raises for the server's state, subclasses before ConnectionError (their base)."""
+    expected = {
+        redis.BusyLoadingError: "redis_loading",
+        redis.OutOfMemoryError: "redis_oom",
+        redis.ReadOnlyError: "redis_read_only",
+        redis.AuthenticationError: "redis_auth",
+        redis.TimeoutError: "redis_timeout",
+        redis.ConnectionError: "redis_unreachable",
+    }
+    for kind, reason in expected.items():
+        found = diagnose(kind("as redis-py raises it"))
+        assert (found.fault, found.reason) == (Fault.SYSTEMIC, reason), kind
+
+
 def test_redis_errors_by_reply(tmp_path: Path, redis_url: str) -> None:
     unreachable = redis.Redis(port=1, socket_connect_timeout=1)
     assert diagnosis_of(unreachable.ping) == (Fault.SYSTEMIC, "redis_unreachable")

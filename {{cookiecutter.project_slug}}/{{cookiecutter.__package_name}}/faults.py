@@ -49,20 +49,23 @@ REDIS_REPLIES = {
 REDIS_JOB_REPLIES = ("DATA",)
 
 
+# redis-py's error classes that describe the server or the link, in order: BusyLoadingError and
+# AuthenticationError are kinds of ConnectionError, so they come before it.
+REDIS_CLASSES: tuple[tuple[type[Exception], str], ...] = (
+    (redis.BusyLoadingError, "redis_loading"),
+    (redis.OutOfMemoryError, "redis_oom"),
+    (redis.ReadOnlyError, "redis_read_only"),
+    (redis.AuthenticationError, "redis_auth"),
+    (redis.TimeoutError, "redis_timeout"),
+    (redis.ConnectionError, "redis_unreachable"),
+)
+
+
 def diagnose_redis(exc: BaseException) -> Diagnosis:
     """A Redis error's meaning, from its class (connection, timeout) or the reply's first word."""
-    if isinstance(exc, redis.BusyLoadingError):
-        return systemic("redis_loading")
-    if isinstance(exc, redis.OutOfMemoryError):
-        return systemic("redis_oom")
-    if isinstance(exc, redis.ReadOnlyError):
-        return systemic("redis_read_only")
-    if isinstance(exc, redis.AuthenticationError):
-        return systemic("redis_auth")
-    if isinstance(exc, redis.TimeoutError):
-        return systemic("redis_timeout")
-    if isinstance(exc, redis.ConnectionError):
-        return systemic("redis_unreachable")
+    for kind, reason in REDIS_CLASSES:
+        if isinstance(exc, kind):
+            return systemic(reason)
     words = str(exc).split(maxsplit=1)
     first = words[0] if words else ""
     if first in REDIS_REPLIES:
