@@ -526,24 +526,25 @@ def entry_code(probe: Probe, code: str) -> None:
     walk_entry(probe, code, "<string>", None, load=False)
 
 
+# How each kind of target (see entrypoints.py) is probed; "attr" also takes the target's default attribute.
+ENTRIES: dict[str, Callable[[Probe, str], None]] = {
+    "module": entry_module,
+    "script": entry_script,
+    "code": entry_code,
+    "dotted": entry_dotted,
+    "celery": entry_celery,
+    "console": entry_console,
+}
+
+
 def run_target(probe: Probe, target: dict[str, Any]) -> None:
     kind, value = target["kind"], target["value"]
     for extra in reversed(target.get("paths", [])):
         sys.path.insert(0, os.path.join(probe.root, extra))
-    if kind == "module":
-        entry_module(probe, value)
-    elif kind == "script":
-        entry_script(probe, value)
-    elif kind == "code":
-        entry_code(probe, value)
-    elif kind == "attr":
+    if kind == "attr":
         entry_attr(probe, value, target.get("default"))
-    elif kind == "dotted":
-        entry_dotted(probe, value)
-    elif kind == "celery":
-        entry_celery(probe, value)
-    elif kind == "console":
-        entry_console(probe, value)
+    elif kind in ENTRIES:
+        ENTRIES[kind](probe, value)
 
 
 def main() -> None:
