@@ -123,7 +123,7 @@ def reason(exc: msgspec.MsgspecError) -> str:
 def check_batch(payloads: list[bytes]) -> list[Event] | None:
     """Every payload's Event when all are valid (the usual batch: one pass, no Python frame per job), else
     None (then check each with check_payload to learn which and why)."""
-    if any(b"\\u0000" in payload for payload in payloads):
+    if b"\\u0000" in b"".join(payloads):  # (one search in C; a false hit only takes the slower path)
         return None
     try:
         return list(map(_decode, payloads))
