@@ -301,6 +301,15 @@ def test_script_in_a_subfolder_sees_its_folder_first(verify: Verify) -> None:
     assert verify(files, "worker: python bin/run.py") == []
 
 
+def test_cd_into_a_folder_moves_what_follows(verify: Verify) -> None:
+    """`cd sub && python run.py` runs sub/run.py with sub first on sys.path, as the shell and a dyno do."""
+    files = {"sub/run.py": "import helper\n", "sub/helper.py": "", "sub/pkg/__main__.py": "import helper\n"}
+    assert verify(files, "worker: cd sub && python run.py", "other: cd /app/sub; python -m pkg") == []
+    assert codes(verify(files, "worker: python run.py")) == ["HW411"]  # from the root there is no run.py
+    (finding,) = verify(files, "worker: cd $SRC && python run.py")  # a folder known only on the dyno
+    assert (finding.code, finding.severity) == ("HW414", "warning") and "NOT VERIFIED" in finding.message
+
+
 def test_app_modules_named_like_the_probes_stdlib_modules(verify: Verify) -> None:
     """An app's root ast.py / json.py (a shadowing problem of its own) must not break the probe itself."""
     files = {"ast.py": "raise RuntimeError('app ast')\n", "json.py": "raise RuntimeError('app json')\n",
@@ -525,6 +534,11 @@ def test_script_with_a_python_shebang_is_checked(verify: Verify) -> None:
         ),
         ("ddtrace-run python -m pkg", [("console", "ddtrace-run"), ("module", "pkg")]),
         ("cd src && python -m pkg", [("module", "pkg")]),
+        ("cd sub && python run.py", [("script", "sub/run.py")]),
+        ("cd /app/sub; bin/start", [("unverified", "sub/bin/start")]),
+        ("cd sub && cd .. && python x.py", [("script", "x.py")]),
+        ("cd $SRC_DIR && python -m pkg", [("unverified", "cd $SRC_DIR")]),
+        ("cd .. && python x.py", [("unverified", "cd ..")]),
         ("bash -c 'python -m pkg migrate && python -m pkg'", [("module", "pkg")]),
         (
             "bin/start-nginx gunicorn app:app",
@@ -544,6 +558,10 @@ def test_parse_command_options_that_move_the_app() -> None:
         "attr", "app:app", "application", ("src", "lib", "vendor")
     )
     assert parse_command("uvicorn --app-dir src main:app")[1] == Target("attr", "main:app", "", ("src",))
+    assert parse_command("cd src && python -m pkg") == [Target("module", "pkg", None, ("src",))]
+    assert parse_command("cd ~/web && gunicorn --chdir site app:app")[1] == Target(
+        "attr", "app:app", "application", ("web/site", "web")
+    )
 
 
 # --- sys.path hacks ---------------------------------------------------------------------------------------------

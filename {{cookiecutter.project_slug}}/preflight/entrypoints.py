@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import posixpath
 import re
 import shlex
 import subprocess
@@ -66,22 +67,62 @@ class Target:
 
 
 def parse_command(command: str) -> list[Target]:
-    """The targets a Procfile command starts; [] if it does not parse (the Procfile parser reports that)."""
+    """The targets a Procfile command starts; [] if it does not parse (the Procfile parser reports that).
+
+    A `cd DIR` moves the targets after it, as the shell does: a script's path is relative to DIR, and DIR
+    comes first on sys.path (the dyno's PYTHONPATH still holds the app root).
+    """
     try:
         words = shlex.split(command)
     except ValueError:
         return []
     targets: list[Target] = []
     segment: list[str] = []
+    cwd: str | None = ""  # where the shell is, relative to the app root; None: a folder not known here
     for word in [*words, ";"]:
         if word in SHELL_OPERATORS or word.endswith(";"):
-            if word != ";":
+            if word.endswith(";") and word != ";":  # `cd src;` ends a command
                 segment.append(word[:-1])
-            targets.extend(_segment(segment))
+            if segment[:1] == ["cd"]:
+                cwd = _cd(cwd, segment[1:])
+                if cwd is None:  # what follows runs in a folder the checker cannot know
+                    return list(dict.fromkeys([*targets, Target("unverified", " ".join(segment))]))
+            else:
+                targets.extend(_moved(target, cwd or "") for target in _segment(segment))
             segment = []
         else:
             segment.append(word)
     return list(dict.fromkeys(targets))
+
+
+def _cd(cwd: str | None, args: list[str]) -> str | None:
+    """The folder after `cd args`, relative to the app root (/app and $HOME on a dyno); None if not known."""
+    if cwd is None or len(args) > 1:
+        return None
+    where = args[0] if args else "~"
+    for home in ("/app", "~", "$HOME", "${HOME}"):
+        if where == home or where.startswith(home + "/"):
+            where, cwd = where[len(home) :].lstrip("/") or ".", ""
+            break
+    if where.startswith(("/", "~", "-")) or "$" in where or "`" in where:
+        return None
+    moved = posixpath.normpath(posixpath.join(cwd, where))
+    if moved == ".":
+        return ""
+    return None if moved == ".." or moved.startswith("../") else moved
+
+
+def _moved(target: Target, cwd: str) -> Target:
+    """A target as it runs from `cwd` (relative to the app root)."""
+    if not cwd or target.kind == "console":
+        return target
+    if target.kind in ("script", "unverified"):  # a path (bin/start, run.py) is relative to the folder
+        path = target.value
+        if path.startswith("/") or (target.kind == "unverified" and (" " in path or "/" not in path)):
+            return target
+        return dataclasses.replace(target, value=posixpath.join(cwd, path))
+    # The target's own folders (gunicorn --chdir, relative to where it starts) first, then the start folder.
+    return dataclasses.replace(target, paths=(*(posixpath.join(cwd, p) for p in target.paths), cwd))
 
 
 def _segment(words: list[str]) -> list[Target]:
@@ -408,6 +449,15 @@ def _python_shebang(app: Path, target: Target) -> Target:
 
 
 def _unverified(name: str, command: str, target: Target) -> Finding:
+    if target.value.startswith("cd "):
+        return warning(
+            "HW414",
+            "Procfile",
+            None,
+            f"`{name}: {command}`: `{target.value}` goes to a folder not known before the dyno runs, so what "
+            "the command starts there is NOT VERIFIED",
+            "use a folder inside the app, relative to its root (`cd src && python -m pkg`)",
+        )
     return warning(
         "HW414",
         "Procfile",
