@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 
+from hooks import pre_gen_project
+
 from .conftest import ROOT, SUPPORTED, answer_id
+
+HEROKU: Any = pre_gen_project.template_facts({}, "heroku")  # preflight/heroku.py, as the hook loads it
 
 UNRENDERED = re.compile(r"{{\s*cookiecutter|{%-?\s|cookiecutter\.")
 COPIED_AS_IS = ("preflight/",)  # _copy_without_render: plain Python, never Jinja
@@ -99,7 +103,10 @@ def test_every_supported_answer_set_bakes_a_complete_checked_project(bake: Any, 
     assert "heroku-redis" in addons
     assert ("heroku-postgresql" in addons) == answers["use_postgres"]
     assert "worker" in app["formation"]
-    assert "project" not in tomllib.loads((project / "pyproject.toml").read_text())
+    tools = tomllib.loads((project / "pyproject.toml").read_text())
+    assert "project" not in tools
+    oldest = "py" + HEROKU.supported_versions()[0].replace(".", "")  # preflight/ runs on other interpreters too
+    assert tools["tool"]["ruff"]["per-file-target-version"] == {"preflight/**": oldest}
 
     ruff = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--quiet", "."],
@@ -109,6 +116,14 @@ def test_every_supported_answer_set_bakes_a_complete_checked_project(bake: Any, 
         check=False,
     )
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    formatted = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "--quiet", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr  # as the baked CI's lint checks it
 
     static = preflight(project, "--static", "--json")
     assert static.returncode == 0, static.stdout + static.stderr

@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from itertools import accumulate, repeat
+from itertools import accumulate, pairwise, repeat, starmap
 from typing import Any, NamedTuple
 
 import redis
@@ -419,7 +419,7 @@ class Queue:
         ends = list(accumulate(map(int, lens.split(b","))))
         if len(ends) != len(names) or ends[-1] != len(bodies):
             raise ValueError(f"read script reply: {len(names)} ids, {len(ends)} sizes, {len(bodies)} bytes")
-        payloads = map(bodies.__getitem__, map(slice, [0, *ends[:-1]], ends))
+        payloads = map(bodies.__getitem__, starmap(slice, pairwise([0, *ends])))
         if prior.count(b"0") == len(names) and len(prior) == 2 * len(names) - 1:  # all "0": new entries
             deliveries: Iterable[int] = repeat(1)
         else:
