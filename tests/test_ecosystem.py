@@ -619,6 +619,8 @@ def test_nox_lock_upgrades_within_requirements_in(bake: Any) -> None:
         ["uvx", "nox", "-s", "preflight"], cwd=project, capture_output=True, text=True, check=False, env=env
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    generations = set(re.findall(r"^preflight: .*; (cedar|fir); steps:", checked.stdout + checked.stderr, re.M))
+    assert generations == ({"cedar", "fir"} if (project / "project.toml").is_file() else {"cedar"}), generations
 
 
 # --- the baked README ---------------------------------------------------------------------------------------

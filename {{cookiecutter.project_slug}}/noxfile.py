@@ -123,10 +123,20 @@ def typing(session: nox.Session) -> None:
 
 @nox.session(python=INTERPRETER, default=True)
 def preflight(session: nox.Session) -> None:
-    """The full checker: fresh environment from requirements.txt, deptry, Heroku platform resolve."""
+    """The full checker (fresh environment from requirements.txt, deptry, Heroku platform resolve), once per
+    generation this project can deploy to (`-- --generation cedar` for one)."""
     # The checker's own environment holds only its tools, so it cannot hide a missing requirement.
     session.install("uv", "deptry", "pip")
-    session.run("python", "-m", "preflight", "--strict", *session.posargs, env=UV_ENV)
+    chosen = any(arg.startswith("--generation") for arg in session.posargs)
+    for generation in [None] if chosen else generations():
+        picked = ["--generation", generation] if generation else []
+        session.run("python", "-m", "preflight", "--strict", *picked, *session.posargs, env=UV_ENV)
+
+
+def generations() -> list[str]:
+    """Cedar always (a plain `heroku create` app: the classic buildpack ignores project.toml); Fir too when
+    project.toml makes this a Cloud Native Buildpacks app (a Fir space builds it with the Python CNB)."""
+    return ["cedar", "fir"] if (ROOT / "project.toml").is_file() else ["cedar"]
 
 
 @nox.session(python=INTERPRETER, default=True)
