@@ -405,9 +405,37 @@ def test_django_collectstatic_that_fails_the_classic_build(tmp_path: Path) -> No
     disabled = run_preflight(app, "--steps", "fresh-env,hooks", env=checker_env(DISABLE_COLLECTSTATIC="1"))
     assert disabled.exit_code == 0, disabled
     fir = run_preflight(app, "--steps", "fresh-env,hooks", "--generation", "fir")
-    assert "HW716" not in fir.codes, fir  # modelled for the classic buildpack only
+    assert "HW716" not in fir.codes, fir  # the CNB asks `help collectstatic` first: "Unknown command" skips it
     unverified = run_preflight(app, "--steps", "hooks")
     assert unverified.exit_code == 0 and "NOT VERIFIED" in unverified.of("HW717")[0]["message"], unverified
+
+
+def test_django_collectstatic_as_each_generation_runs_it(tmp_path: Path) -> None:
+    """Staticfiles enabled without STATIC_ROOT fails both builds; broken settings fail the CNB's `help` first;
+    a manage.py below the root is run by the classic build only, and only Cedar has an opt-out."""
+    app = tmp_path / "django-app"
+    for rel, text in DJANGO_APP.items():
+        (app / rel).parent.mkdir(parents=True, exist_ok=True)
+        (app / rel).write_text(text)
+    settings = app / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace("STATIC_ROOT = 'staticfiles'", "STATICFILES_DIRS = ['assets']"))
+    (app / "assets").mkdir()
+    (app / "assets" / "app.css").write_text("body {}\n")  # a file to collect, and nowhere to put it
+    steps = ("--steps", "fresh-env,hooks")
+    for generation in ("cedar", "fir"):
+        (finding,) = run_preflight(app, *steps, "--generation", generation).of("HW716")
+        assert "STATIC_ROOT" in finding["message"] and generation.capitalize() in finding["message"], finding
+    opted_out = checker_env(DISABLE_COLLECTSTATIC="1")
+    assert run_preflight(app, *steps, "--generation", "cedar", env=opted_out).exit_code == 0
+    assert "HW716" in run_preflight(app, *steps, "--generation", "fir", env=opted_out).codes  # no opt-out on Fir
+    settings.write_text("import nosuchmodule\n")
+    (finding,) = run_preflight(app, *steps, "--generation", "fir").of("HW716")
+    assert "help collectstatic" in finding["message"] and "nosuchmodule" in finding["message"], finding
+    sub = app / "web"
+    sub.mkdir()
+    (app / "manage.py").rename(sub / "manage.py")
+    assert "HW716" in run_preflight(app, *steps, "--generation", "cedar").codes  # found within three folders
+    assert "HW716" not in run_preflight(app, *steps, "--generation", "fir").codes  # the CNB: the root only
 
 
 def test_missing_procfile_target_is_reported_once(make_app: MakeApp) -> None:

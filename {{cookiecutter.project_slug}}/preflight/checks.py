@@ -160,9 +160,8 @@ def _hooks(ctx: Context) -> Iterable[Finding]:
 def _collectstatic(ctx: Context) -> Iterable[Finding]:
     from . import collectstatic
 
-    if ctx.options.generation != "cedar":
-        return []  # modelled after the classic buildpack's bin/steps/collectstatic only
-    return collectstatic.check(ctx.app, ctx.env.python if ctx.env else None, "django" in ctx.reqs.names())
+    python = ctx.env.python if ctx.env else None
+    return collectstatic.check(ctx.app, python, "django" in ctx.reqs.names(), ctx.options.generation)
 
 
 CHECKS: list[Check] = [

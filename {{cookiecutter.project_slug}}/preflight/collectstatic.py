@@ -1,10 +1,13 @@
-"""Django's `manage.py collectstatic --noinput`, run as the classic build runs it, in a copy of the app.
+"""Django's `manage.py collectstatic --noinput`, run as each generation's build runs it, in a copy of the app.
 
-The classic buildpack (bin/steps/collectstatic) runs it after the install when Django is importable, a
+Cedar: the classic buildpack (bin/steps/collectstatic) runs it after the install when Django is importable, a
 `manage.py` lies within three folders of the app root (the shallowest wins), and neither DISABLE_COLLECTSTATIC
-(not "0") nor `.heroku/collectstatic_disabled` turns it off; a non-zero exit fails the build. It imports the
-settings and every installed app, so a broken settings module, a missing staticfiles app or STATIC_URL
-fails the build, not the dyno. Here it runs with the fresh env's Python and PYTHONPATH=. as the build sets it.
+(not "0") nor `.heroku/collectstatic_disabled` turns it off; a non-zero exit fails the build.
+Fir: the Python CNB (src/django.rs) runs it when Django is installed and `manage.py` is at the app root; first
+`manage.py help collectstatic`, which skips the step when it says "Unknown command" (staticfiles not enabled)
+and fails the build on any other error; no setting turns it off (the CNB clears the app's config vars).
+It imports the settings and every installed app, so a broken settings module, a missing staticfiles app or
+STATIC_ROOT fails the build, not the dyno. Here it runs with the fresh env's Python.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ _SKIP = shutil.ignore_patterns(".git", ".venv", "venv", ".nox", "__pycache__", "
 _FIX = (
     "run `python {0} collectstatic --noinput` from the app root, fix the error (or DISABLE_COLLECTSTATIC=1)"
 )
+_FIX_FIR = (
+    "run `python manage.py collectstatic --noinput` from the app root without the app's config vars, fix it"
+)
 
 
 def manage_file(app: Path) -> str | None:
@@ -40,10 +46,13 @@ def disabled(app: Path) -> bool:
     ) not in ("", "0")
 
 
-def check(app: Path, python: Path | None, django_required: bool) -> list[Finding]:
+def check(app: Path, python: Path | None, django_required: bool, generation: str = "cedar") -> list[Finding]:
     """HW716 when collectstatic would fail the build; HW717 (NOT VERIFIED) without an env to run it in."""
-    manage = manage_file(app)
-    if manage is None or disabled(app):
+    if generation == "fir":
+        manage = "manage.py" if (app / "manage.py").is_file() else None
+    else:
+        manage = None if disabled(app) else manage_file(app)
+    if manage is None:
         return []
     if python is None:
         if not django_required:
@@ -53,7 +62,7 @@ def check(app: Path, python: Path | None, django_required: bool) -> list[Finding
         if os.environ.get("CI", "").lower() == "true":
             return [could_not_run("HW717", message, fix)]
         return [warning("HW717", manage, None, message, fix)]
-    env = {**clean_environ(python.parent), "PYTHONPATH": "."}
+    env = {**clean_environ(python.parent), **({"PYTHONPATH": "."} if generation == "cedar" else {})}
     probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('django') is None)"
     has_django = subprocess.run(
         [str(python), "-c", probe],
@@ -61,30 +70,39 @@ def check(app: Path, python: Path | None, django_required: bool) -> list[Finding
     )  # fmt: skip
     if has_django.returncode != 0:
         return []
+    steps = [["collectstatic", "--noinput", "--traceback"]]
+    if generation == "fir":  # the CNB asks first whether the command exists
+        steps.insert(0, ["help", "collectstatic"])
     with tempfile.TemporaryDirectory(prefix="preflight-collectstatic-") as tmp:
         build = Path(tmp) / "build"
         shutil.copytree(app, build, ignore=_SKIP, symlinks=True)
-        try:
-            proc = subprocess.run(
-                [str(python), manage, "collectstatic", "--noinput", "--traceback"], cwd=build, env=env,
-                capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL, check=False,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            return [
-                could_not_run(
-                    "HW717", f"collectstatic ran over {TIMEOUT:.0f} s", "raise PREFLIGHT_HOOK_TIMEOUT"
-                )
-            ]
-    if proc.returncode == 0:
-        return []
-    return [
-        error(
-            "HW716", manage, None,
-            f"`python {manage} collectstatic --noinput` exits {proc.returncode}: "
-            f"{_last_error(proc.stderr + proc.stdout)}; the build fails",
-            _FIX.format(manage),
-        )
-    ]  # fmt: skip
+        for argv in steps:
+            try:
+                proc = subprocess.run(
+                    [str(python), manage, *argv], cwd=build, env=env, capture_output=True, text=True,
+                    timeout=TIMEOUT, stdin=subprocess.DEVNULL, check=False,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                return [
+                    could_not_run(
+                        "HW717", f"collectstatic ran over {TIMEOUT:.0f} s", "raise PREFLIGHT_HOOK_TIMEOUT"
+                    )
+                ]
+            if proc.returncode != 0:
+                if argv[0] == "help" and "Unknown command" in proc.stderr:
+                    return []  # staticfiles is not enabled: the Fir build skips the step
+                return [_failed(manage, argv, proc, generation)]
+    return []
+
+
+def _failed(manage: str, argv: list[str], proc: subprocess.CompletedProcess[str], generation: str) -> Finding:
+    shown = " ".join(a for a in argv if a != "--traceback")
+    return error(
+        "HW716", manage, None,
+        f"`python {manage} {shown}` exits {proc.returncode}: {_last_error(proc.stderr + proc.stdout)}; "
+        f"the {generation.capitalize()} build fails",
+        _FIX.format(manage) if generation == "cedar" else _FIX_FIR,
+    )  # fmt: skip
 
 
 def _last_error(output: str) -> str:
