@@ -110,27 +110,39 @@ return false
 """
 _CLAIM = _ENTRY + _CLAIM_BODY
 
+# Shared by the touch and finish scripts: call(ids) for each run of up to `size` ids that keep(id) accepts,
+# out of one comma-joined argument (2,000 separate arguments cost the worker more to send than the split costs
+# Redis; unpack() has a stack limit, hence the runs).
+_CHUNKS = """
+local function chunks(joined, size, keep, call)
+  local ids = {}
+  for id in string.gmatch(joined, '[^,]+') do
+    if keep(id) then ids[#ids + 1] = id end
+    if #ids == size then
+      call(ids)
+      ids = {}
+    end
+  end
+  if #ids > 0 then call(ids) end
+end
+"""
+
 # Resets the idle time of the entries this worker holds (XCLAIM JUSTID does not count a delivery), but only of
-# those still in its own PEL, so it never takes back what another worker has claimed.
-_TOUCH = """
+# those still in its own PEL, so it never takes back what another worker has claimed. ARGV[3]: the ids.
+_TOUCH_BODY = """
 local mine = {}
 for _, p in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 100000, ARGV[2])) do
   mine[p[1]] = true
 end
-local ids, touched = {}, 0
-local function touch()
+local touched = 0
+chunks(ARGV[3], 500, function(id) return mine[id] end, function(ids)
   touched = touched + #ids
   ids[#ids + 1] = 'JUSTID'
   redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(ids))
-  ids = {}
-end
-for id in string.gmatch(ARGV[3], '[^,]+') do
-  if mine[id] then ids[#ids + 1] = id end
-  if #ids == 500 then touch() end
-end
-if #ids > 0 then touch() end
+end)
 return touched
 """
+_TOUCH = _CHUNKS + _TOUCH_BODY
 
 # Hands unfinished entries back: a copy goes to the end of the stream, the original is acked and deleted.
 _RELEASE = """
@@ -181,9 +193,8 @@ return #due
 # Writes that Redis refuses over maxmemory come first, so a refusal leaves nothing half done; a batch with
 # nothing to retry or dead-letter is a bare XACK, which Redis allows over maxmemory (and which frees memory).
 # KEYS: stream, retry, dead, dead order, dead stats. ARGV: group, now, max count, max bytes, #retries, #dead,
-# then (member, due) per retry, (entry, record) per dead letter, then the ids to ack joined by commas (one
-# argument: 2,000 separate ones cost the worker more to send than the script costs Redis). Returns #dropped.
-_FINISH = """
+# then (member, due) per retry, (entry, record) per dead letter, then the ids to ack. Returns #dropped.
+_FINISH_BODY = """
 local nr, nd = tonumber(ARGV[5]), tonumber(ARGV[6])
 local i = 7
 for _ = 1, nr do
@@ -211,17 +222,12 @@ if nd > 0 then
   redis.call('HSET', KEYS[5], 'bytes', bytes)
   if dropped > 0 then redis.call('HINCRBY', KEYS[5], 'dropped', dropped) end
 end
-local ids = {}
-for id in string.gmatch(ARGV[i], '[^,]+') do
-  ids[#ids + 1] = id
-  if #ids == ACK_CHUNK then
-    redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-    ids = {}
-  end
-end
-if #ids > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)) end
+chunks(ARGV[i], ACK_CHUNK, function() return true end, function(ids)
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+end)
 return dropped
 """.replace("ACK_CHUNK", str(ACK_CHUNK))
+_FINISH = _CHUNKS + _FINISH_BODY
 
 
 class Job(NamedTuple):
