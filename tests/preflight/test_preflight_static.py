@@ -6,6 +6,7 @@ No network, no installs: these run in well under a second each.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -227,6 +228,32 @@ def test_committed_virtualenv(make_app: MakeApp) -> None:
     assert "HW704" in static(app).codes
     ignored = make_app({"venv/pyvenv.cfg": "home = /usr/bin\n", ".gitignore": "venv/\n"})
     assert "HW704" not in static(ignored).codes
+
+
+def git_app(app: Path) -> Path:
+    """The app as a git checkout with everything git would commit added (.gitignore applies)."""
+    subprocess.run(["git", "init", "-q", str(app)], check=True)
+    subprocess.run(["git", "-C", str(app), "add", "--all"], check=True)
+    return app
+
+
+def test_committed_folders_are_what_git_would_push(make_app: MakeApp) -> None:
+    """Tools' own folders that .gitignore covers (`.heroku/` of a local build, a venv) are not the app's."""
+    made = {".heroku/python/bin/python": "", ".venv/pyvenv.cfg": "home = /usr/bin\n"}
+    ignored = git_app(make_app({**made, ".gitignore": ".heroku/\n.venv/\n"}))
+    assert not {"HW704", "HW706"} & static(ignored).codes, static(ignored)
+    tracked = make_app({**made, ".gitignore": "__pycache__/\n"})
+    assert {"HW704", "HW706"} <= static(git_app(tracked)).codes
+
+
+def test_build_mode_ignores_what_the_buildpack_made(make_app: MakeApp) -> None:
+    """At post_compile time the classic build has just installed Python in `.heroku/python/` (no .git there)."""
+    stdlib_only = {"requirements.txt": "", "shop/worker.py": "def main() -> None:\n    pass\n"}
+    app = make_app({**stdlib_only, ".heroku/python/bin/python": "", ".profile.d/python.sh": "export PATH\n"})
+    env = checker_env(STACK="heroku-24", PYTHONPATH=f"/app:{TEMPLATE_PROJECT}")  # as on Heroku: /app first
+    in_build = run_preflight(app, "--build", "--strict", "--generation", "cedar", env=env)
+    assert in_build.exit_code == 0 and not in_build.codes & {"HW704", "HW706"}, in_build
+    assert "HW706" in static(app).codes  # the same folder pushed from a copy is the app's: the build refuses it
 
 
 def test_type_checking_and_tests_are_not_app_code(make_app: MakeApp) -> None:

@@ -61,16 +61,6 @@ def misspelled_version_files(app: Path) -> list[Finding]:
     ]  # fmt: skip
 
 
-def heroku_python_dir(app: Path) -> list[Finding]:
-    if not (app / ".heroku" / "python").exists():
-        return []
-    return [error(
-        "HW706", ".heroku/python/", None,
-        "a committed `.heroku/python/` is where the buildpack installs Python: the build refuses it",
-        "`git rm -r --cached .heroku/python` and add `.heroku/` to .gitignore",
-    )]  # fmt: skip
-
-
 def hooks(app: Path) -> list[Finding]:
     """bin/pre_compile and bin/post_compile: the classic build runs them; the CNB ignores them."""
     findings: list[Finding] = []

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import buildpack, layout, lockfiles, path_hacks, procfile, pythonpath
+from . import buildpack, committed, layout, lockfiles, path_hacks, procfile, pythonpath
 from .context import Context
 from .findings import Finding, could_not_run
 from .run import cache_dir, find_tool
@@ -26,6 +26,7 @@ class Check:
     step: str
     codes: tuple[str, ...]
     logic: Callable[[Context], Iterable[Finding]]
+    in_build: bool = True  # False: not true of a build directory at post_compile time (`--build` there skips it)
 
 
 def _shadowing(ctx: Context) -> Iterable[Finding]:
@@ -183,8 +184,8 @@ CHECKS: list[Check] = [
     Check(
         "package managers",
         "static",
-        ("HW701", "HW702", "HW703", "HW704", "HW705"),
-        lambda ctx: layout.check_package_managers(ctx.app, ctx.options.heroku_build),
+        ("HW701", "HW702", "HW703", "HW705"),
+        lambda ctx: layout.check_package_managers(ctx.app),
     ),
     Check(
         "lock files",
@@ -192,7 +193,8 @@ CHECKS: list[Check] = [
         ("HW707", "HW708", "HW709", "HW710"),
         lambda ctx: lockfiles.check(ctx.app, ctx.version),
     ),
-    Check("committed .heroku/python", "static", ("HW706",), lambda ctx: buildpack.heroku_python_dir(ctx.app)),
+    # What the app commits: the buildpack refused these before installing, and made `.heroku/python/` itself.
+    Check("committed folders", "static", ("HW704", "HW706"), lambda ctx: committed.check(ctx.app), in_build=False),
     Check("build hooks", "static", ("HW711", "HW712"), lambda ctx: buildpack.hooks(ctx.app)),
     Check("stack", "static", ("HW713",), lambda ctx: buildpack.check_stack(ctx.app)),
     Check("src layout", "static", ("HW507",), lambda ctx: layout.check_src_layout(ctx.app, ctx.reqs)),

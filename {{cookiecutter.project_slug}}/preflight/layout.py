@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -115,23 +114,7 @@ def package_modules(app: Path, packages: Iterable[str]) -> list[tuple[str, Path]
     return out
 
 
-def _gitignored(app: Path, name: str) -> bool:
-    ignore = app / ".gitignore"
-    if not ignore.is_file():
-        return False
-    for raw in ignore.read_text(errors="replace").splitlines():
-        pattern = raw.strip().strip("/")
-        if (
-            pattern
-            and not raw.startswith(("#", "!"))
-            and "/" not in pattern
-            and fnmatch.fnmatch(name, pattern)
-        ):
-            return True
-    return False
-
-
-def check_package_managers(app: Path, build: bool) -> list[Finding]:
+def check_package_managers(app: Path) -> list[Finding]:
     findings: list[Finding] = []
     present = [name for name in PACKAGE_MANAGER_FILES if (app / name).is_file()]
     if len(present) > 1:
@@ -178,19 +161,6 @@ def check_package_managers(app: Path, build: bool) -> list[Finding]:
                     None,
                     "no requirements.txt (or other package-manager file): Heroku cannot build",
                     "add requirements.txt listing your dependencies pinned with == (an empty file if none)",
-                )
-            )
-    for child in sorted(app.iterdir()):
-        if child.is_dir() and is_venv(child) and (build or not _gitignored(app, child.name)):
-            findings.append(
-                error(
-                    "HW704",
-                    child.name + "/",
-                    None,
-                    f"virtual environment `{child.name}/` is in the app "
-                    f"({'in the build' if build else 'not ignored'}): "
-                    "it is machine-specific and bloats the slug",
-                    f"`git rm -r --cached {child.name}` and add `{child.name}/` to .gitignore",
                 )
             )
     return findings
