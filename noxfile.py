@@ -112,7 +112,7 @@ BAKED = {
     "py3.14": {"python_version": "3.14"},
     "py3.12-runtime-txt": {"python_version": "3.12", "python_version_file": "runtime.txt"},
     "py3.11-no-pandas": {"python_version": "3.11", "use_pandas": "no", "use_github_actions": "no"},
-    "py3.10-no-postgres": {"python_version": "3.10", "use_postgres": "no", "release_phase": "no"},
+    "py3.11-no-postgres": {"python_version": "3.11", "use_postgres": "no", "release_phase": "no"},
     "redis-only": {"use_postgres": "no", "use_pandas": "no", "release_phase": "no"},
 }
 

@@ -72,9 +72,10 @@ def stdlib_modules(answers: Mapping[str, Any]) -> frozenset[str]:
 
 
 def supported_pythons(answers: Mapping[str, Any]) -> list[str]:
-    """Heroku's Python versions, from preflight/heroku.py (cookiecutter.json's choices mirror it, tested)."""
+    """The Python versions a new project may choose: Heroku's, less the deprecated (preflight/heroku.py's
+    offered_versions; cookiecutter.json's choices mirror it, tested)."""
     heroku = template_facts(answers, "heroku")
-    versions: list[str] = heroku.supported_versions() if heroku else [f"3.{minor}" for minor in range(10, 15)]
+    versions: list[str] = heroku.offered_versions() if heroku else [f"3.{minor}" for minor in range(11, 15)]
     return versions
 
 
@@ -150,10 +151,10 @@ def check_package_name(name: Any, answers: Mapping[str, Any]) -> None:
 def check_choices(answers: Mapping[str, Any]) -> None:
     version, supported = answers.get("python_version"), supported_pythons(answers)
     if version not in supported:
-        raise BadAnswer(
-            f"python_version {version!r} is not one Heroku's Python buildpack supports: "
-            f"choose one of {', '.join(supported)}."
-        )
+        heroku = template_facts(answers, "heroku")
+        ends = heroku.DEPRECATED.get(version) if heroku else None
+        why = f"deprecated: Heroku stops building it on {ends}" if ends else "not one Heroku's buildpack supports"
+        raise BadAnswer(f"python_version {version!r} is {why}: choose one of {', '.join(supported)}.")
     heroku = template_facts(answers, "heroku")
     stacks = sorted(heroku.STACK_GLIBC) if heroku else ["heroku-22", "heroku-24"]
     if answers.get("stack", "heroku-24") not in stacks:

@@ -79,23 +79,21 @@ def buildpack_source() -> Path:
     cached = cache_root() / f"heroku-buildpack-python-{BUILDPACK_TAG}.tar.gz"
     if cached.is_file():
         return cached
-    git = shutil.which("git")
+    if os.environ.get("HEROKU_BUILDPACK_ARCHIVE"):
+        raise NotVerified(f"no heroku-buildpack-python {BUILDPACK_TAG}: {archive} is missing")
     with tempfile.TemporaryDirectory() as tmp:
         clone = Path(tmp) / "bp"
-        done = (
-            subprocess.run(
-                [git, "clone", "-q", "--depth", "1", "--branch", BUILDPACK_TAG, BUILDPACK_REPO, str(clone)],
-                capture_output=True, text=True, timeout=120, check=False,
-            )  # fmt: skip
-            if git and not os.environ.get("HEROKU_BUILDPACK_ARCHIVE")
-            else None
-        )
-        if done is None or done.returncode != 0:
-            why = done.stderr.strip().splitlines()[-1] if done and done.stderr.strip() else "no git clone tried"
+        command = ["git", "clone", "-q", "--depth", "1", "--branch", BUILDPACK_TAG, BUILDPACK_REPO, str(clone)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise NotVerified(f"no heroku-buildpack-python {BUILDPACK_TAG}: {archive} is missing ({error})") from None
+        if done.returncode != 0:
+            why = (done.stderr.strip().splitlines() or ["git clone failed"])[-1]
             raise NotVerified(f"no heroku-buildpack-python {BUILDPACK_TAG}: {archive} is missing and {why}")
         cached.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [git, "-C", str(clone), "archive", "--prefix=heroku-buildpack-python/", "-o", str(cached), "HEAD"],
+            ["git", "-C", str(clone), "archive", "--prefix=heroku-buildpack-python/", "-o", str(cached), "HEAD"],
             check=True,
         )  # fmt: skip
     return cached
@@ -164,7 +162,7 @@ class _Runtimes(http.server.BaseHTTPRequestHandler):
     archives: dict[str, Path]
     served: list[str]
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:  # http.server's name
         match = re.fullmatch(r"/python-(3\.\d+)\.\d+-ubuntu-\d+\.04-amd64\.tar\.zst", self.path)
         archive = self.archives.get(match.group(1)) if match else None
         if archive is None:
@@ -177,7 +175,7 @@ class _Runtimes(http.server.BaseHTTPRequestHandler):
         with archive.open("rb") as f:
             shutil.copyfileobj(f, self.wfile)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
+    def log_message(self, format: str, *args: object) -> None:  # http.server's names
         pass
 
 

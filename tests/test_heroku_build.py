@@ -43,7 +43,7 @@ def test_a_missing_buildpack_is_not_verified(tmp_path: Path, monkeypatch: pytest
 
 
 def test_a_missing_interpreter_is_not_verified(tmp_path: Path) -> None:
-    with pytest.raises(heroku_build.NotVerified, match="no Python 3.99 interpreter"):
+    with pytest.raises(heroku_build.NotVerified, match=r"no Python 3\.99 interpreter"):
         heroku_build.runtime_archive("3.99", tmp_path)
 
 
@@ -62,3 +62,32 @@ def test_the_real_build_fails_under_ci_when_it_cannot_run(tmp_path: Path, ci: st
         assert done.returncode == 1 and "1 failed" in done.stdout, done.stdout[-3000:]
     else:
         assert done.returncode == 0 and "1 skipped" in done.stdout, done.stdout[-3000:]
+
+
+def test_heroku_facts_mirror_the_pinned_buildpack() -> None:
+    """preflight/heroku_versions.json (Python versions, deprecations, the build's tool pins) is what the
+    buildpack at BUILDPACK_TAG says: the checker is judged against that buildpack."""
+    import json
+    import tarfile
+
+    from tests.preflight.helpers import TEMPLATE_PROJECT
+
+    sys.path.insert(0, str(TEMPLATE_PROJECT))
+    from preflight import refresh_versions
+
+    try:
+        archive = heroku_build.buildpack_source()
+    except heroku_build.NotVerified as error:
+        pytest.fail(f"NOT VERIFIED: {error}") if heroku_build.pythons.on_ci() else pytest.skip(f"NOT VERIFIED: {error}")
+    with tarfile.open(archive) as tar:
+
+        def read(name: str) -> str:
+            member = tar.extractfile(f"heroku-buildpack-python/{name}")
+            assert member is not None, name
+            return member.read().decode()
+
+        parsed = refresh_versions.parse(read("lib/python_version.sh"))
+        tools = {tool: refresh_versions.tool_pin(read(f"requirements/{tool}.txt")) for tool in refresh_versions.TOOLS}
+    facts = json.loads((TEMPLATE_PROJECT / "preflight" / "heroku_versions.json").read_text())
+    assert {key: facts[key] for key in parsed} == parsed
+    assert facts["build_tools"] == tools

@@ -60,7 +60,8 @@ def test_defaults_are_valid() -> None:
         ({"project_slug": "../x"}, "outside the output directory"),
         ({"project_slug": "/abs"}, "outside the output directory"),
         ({"project_slug": ""}, "empty"),
-        ({"python_version": "3.15"}, "3.10, 3.11, 3.12, 3.13, 3.14"),
+        ({"python_version": "3.15"}, "3.11, 3.12, 3.13, 3.14"),
+        ({"python_version": "3.10"}, "deprecated: Heroku stops building it on 2027-01-06"),
         ({"python_version_file": ".tool-versions"}, ".python-version"),
         ({"stack": "cedar-14"}, "heroku-24"),
         ({"use_postgres": "maybe"}, "yes or no"),
@@ -84,8 +85,9 @@ def test_hook_reads_heroku_and_stdlib_facts_from_their_one_home() -> None:
     stdlib = pre_gen_project.template_facts({}, "stdlib")
     assert HEROKU is not None and stdlib is not None
     context = json.loads((ROOT / "cookiecutter.json").read_text())
-    assert sorted(context["python_version"], key=lambda v: int(v.split(".")[1])) == HEROKU.supported_versions()
-    assert pre_gen_project.supported_pythons({}) == HEROKU.supported_versions()
+    assert sorted(context["python_version"], key=lambda v: int(v.split(".")[1])) == HEROKU.offered_versions()
+    assert pre_gen_project.supported_pythons({}) == HEROKU.offered_versions()
+    assert set(HEROKU.offered_versions()) == set(HEROKU.supported_versions()) - set(HEROKU.DEPRECATED)
     assert set(context["stack"]) <= set(HEROKU.STACK_GLIBC) and context["stack"][0] == HEROKU.DEFAULT_STACK
     assert {"distutils", "imp", "telnetlib", "tomllib", "annotationlib", "test"} <= pre_gen_project.stdlib_modules({})
 
@@ -113,7 +115,7 @@ def test_hook_source_reads_answers_as_data_not_code() -> None:
 def test_dependency_table_covers_every_module_the_locks_install(tmp_path: Path) -> None:
     """Install every locked distribution (no deps, Heroku's platform) and compare top-level names."""
     locks = sorted((ROOT / "templates" / "locks").glob("*.txt"))
-    wanted = {"py3.10-postgres-pandas.txt", "py3.14-postgres-pandas.txt"}  # together: every distribution
+    wanted = {"py3.11-postgres-pandas.txt", "py3.14-postgres-pandas.txt"}  # together: every distribution
     names: set[str] = set()
     for lock in (p for p in locks if p.name in wanted):
         target = tmp_path / lock.stem

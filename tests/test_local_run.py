@@ -81,11 +81,11 @@ elif action == "cleanup":
 
 def interpreter() -> tuple[str, str]:
     """The newest offered X.Y with a working interpreter here (pyenv, uv, PATH or system), and its path."""
-    for version in ("3.13", "3.12", "3.11", "3.14", "3.10"):
+    for version in ("3.13", "3.12", "3.11", "3.14"):
         path = find_python(version) if version in CONTEXT["python_version"] else None
         if path:
             return version, path
-    raise AssertionError("no Python 3.10-3.14 found (pyenv, uv, PATH, /usr/bin): the local run needs one")
+    raise AssertionError("no Python 3.11-3.14 found (pyenv, uv, PATH, /usr/bin): the local run needs one")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:

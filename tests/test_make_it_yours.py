@@ -143,10 +143,10 @@ print(json.dumps(out))
 
 def interpreter() -> str:
     """A version the project can be baked for and an interpreter here runs (pyenv, uv, PATH: tests/pythons.py)."""
-    for version in ("3.13", "3.12", "3.11", "3.14", "3.10"):
+    for version in ("3.13", "3.12", "3.11", "3.14"):
         if version in CONTEXT["python_version"] and find_python(version):
             return version
-    raise AssertionError("no Python 3.10-3.14 found (pyenv, uv, PATH): the walkthrough needs the project's own")
+    raise AssertionError("no Python 3.11-3.14 found (pyenv, uv, PATH): the walkthrough needs the project's own")
 
 
 def event(i: int, channel: str | None = None) -> dict[str, Any]:

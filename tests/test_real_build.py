@@ -116,7 +116,8 @@ def test_real_build_release_and_worker(
     build = real_build(project, tmp_path, config, answers.get("stack", "heroku-24"))
     assert build.ok, f"the real build failed:\n{build.output[-6000:]}"
     print(f"{name}: Python installed -> served here: {build.python or 'from S3'}")
-    assert not unpredicted(build, project), f"buildpack warnings the checker did not predict: {unpredicted(build, project)}"
+    surprises = unpredicted(build, project)
+    assert not surprises, f"buildpack warnings the checker did not predict: {surprises}"
 
     heroku_build.place_slug(build)
     processes = heroku_build.procfile()

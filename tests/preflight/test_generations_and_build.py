@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.preflight.helpers import TEMPLATE_PROJECT, run_preflight
+from tests.preflight.helpers import TEMPLATE_PROJECT, checker_env, run_preflight
 
 MakeApp = Callable[..., Path]
 ROOT = TEMPLATE_PROJECT.parent
@@ -117,3 +117,52 @@ def test_docs_code_table_matches_the_registry() -> None:
     table = {code: (kind, gens.strip()) for code, kind, gens in rows}
     expected = {c.code: (c.kind, " ".join(g.capitalize() for g in c.generations)) for c in CODES.values()}
     assert table == expected
+
+
+def oldest_offered_venv(tmp_path: Path, **options: bool) -> Path:
+    """`python -m venv` of the oldest offered Python, with the pip that venv ships (pip 23 on 3.11.7)."""
+    sys.path.insert(0, str(TEMPLATE_PROJECT))
+    from preflight.heroku import offered_versions
+
+    from tests.pythons import find_python, not_verified
+
+    oldest = offered_versions()[0]
+    python = find_python(oldest)
+    if python is None:
+        not_verified(f"no Python {oldest} interpreter here for a `python -m venv` of the oldest offered", oldest)
+    venv = tmp_path / "venv"
+    subprocess.run([python, "-m", "venv", *(["--without-pip"] if options.get("without_pip") else []), venv], check=True)
+    return venv / "bin" / "python"
+
+
+def no_uv(python: Path) -> dict[str, str]:
+    """The checker's environment with no uv anywhere: pip's verdict then comes from the pip beside it."""
+    return checker_env(PATH=f"{python.parent}:/usr/bin:/bin")
+
+
+def test_pip_verdict_with_the_pip_a_venv_ships(make_app: MakeApp, tmp_path: Path) -> None:
+    """A venv's own pip (older than 24) refused `--platform` without `--target`: HW303 on every app before."""
+    python = oldest_offered_venv(tmp_path)
+    result = run_preflight(make_app(), "--steps", "platform", python=str(python), env=no_uv(python))
+    assert "HW303" not in result.codes, result
+    assert all("uv" in f["message"] for f in result.of("HW399")), result  # only uv's own absence is reported
+
+
+def test_a_pip_that_refuses_its_options_is_could_not_run_not_an_app_error(make_app: MakeApp, tmp_path: Path) -> None:
+    """pip's own usage error (an option it lacks) is the tool's limit: HW399, never HW303 about the app."""
+    python = oldest_offered_venv(tmp_path, without_pip=True)
+    pip = python.with_name("pip")
+    pip.write_text("#!/bin/sh\necho 'ERROR: no such option: --target' >&2\nexit 2\n")
+    pip.chmod(0o755)
+    result = run_preflight(make_app(), "--steps", "platform", python=str(python), env=no_uv(python))
+    said = [f["message"] for f in result.of("HW399")]
+    assert "HW303" not in result.codes and result.exit_code == 2, result
+    assert any("no such option: --target" in message for message in said), result
+
+
+def test_pip_verdict_is_the_build_pips(make_app: MakeApp, tmp_path: Path) -> None:
+    """celery 5.2.0's `pytz>dev` metadata: the build's pip (26) refuses it; the pip 23 of the checker's own
+    venv accepted it, so the verdict is taken with the build's pip (run by uv), whatever pip is beside."""
+    python = oldest_offered_venv(tmp_path)
+    result = run_preflight(make_app({"requirements.txt": "celery==5.2.0\n"}), "--steps", "platform", python=str(python))
+    assert result.of("HW303") and "celery" in result.of("HW303")[0]["message"], result

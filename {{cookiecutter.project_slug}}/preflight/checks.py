@@ -26,7 +26,9 @@ class Check:
     step: str
     codes: tuple[str, ...]
     logic: Callable[[Context], Iterable[Finding]]
-    in_build: bool = True  # False: not true of a build directory at post_compile time (`--build` there skips it)
+    in_build: bool = (
+        True  # False: not true of a build directory at post_compile time (`--build` there skips it)
+    )
 
 
 def _shadowing(ctx: Context) -> Iterable[Finding]:
@@ -194,7 +196,13 @@ CHECKS: list[Check] = [
         lambda ctx: lockfiles.check(ctx.app, ctx.version),
     ),
     # What the app commits: the buildpack refused these before installing, and made `.heroku/python/` itself.
-    Check("committed folders", "static", ("HW704", "HW706"), lambda ctx: committed.check(ctx.app), in_build=False),
+    Check(
+        "committed folders",
+        "static",
+        ("HW704", "HW706"),
+        lambda ctx: committed.check(ctx.app),
+        in_build=False,
+    ),
     Check("build hooks", "static", ("HW711", "HW712"), lambda ctx: buildpack.hooks(ctx.app)),
     Check("stack", "static", ("HW713",), lambda ctx: buildpack.check_stack(ctx.app)),
     Check("src layout", "static", ("HW507",), lambda ctx: layout.check_src_layout(ctx.app, ctx.reqs)),

@@ -58,7 +58,12 @@ def _ignored(app: Path, name: str) -> bool:
         return False
     for raw in ignore.read_text(errors="replace").splitlines():
         pattern = raw.strip().strip("/")
-        if pattern and not raw.startswith(("#", "!")) and "/" not in pattern and fnmatch.fnmatch(name, pattern):
+        if (
+            pattern
+            and not raw.startswith(("#", "!"))
+            and "/" not in pattern
+            and fnmatch.fnmatch(name, pattern)
+        ):
             return True
     return False
 

@@ -27,6 +27,10 @@ SUPPORTED_MINORS = range(
     min(int(v.split(".")[1]) for v in LATEST_PATCH), max(int(v.split(".")[1]) for v in LATEST_PATCH) + 1
 )
 HEROKU_DEFAULT_PYTHON: str = _VERSIONS["default"]  # what the buildpack installs when the app names no version
+# X.Y the buildpack warns is deprecated -> the day it stops building it (ISO date).
+DEPRECATED: dict[str, str] = _VERSIONS.get("deprecated", {})
+# The package managers the classic build installs (its requirements/*.txt): the versions whose verdict counts.
+BUILD_TOOLS: dict[str, str] = _VERSIONS.get("build_tools", {})
 
 
 # The newest manylinux target uv accepts (uv 0.13: 2_40). A wheel built for an older glibc runs on a newer
@@ -42,5 +46,11 @@ def platform_tag(stack: str = DEFAULT_STACK) -> str:
 
 
 def supported_versions() -> list[str]:
-    """`["3.10", …, "3.14"]`: the X.Y versions Heroku builds."""
+    """`["3.10", …, "3.14"]`: the X.Y versions Heroku builds (the checker judges apps on each)."""
     return [f"3.{minor}" for minor in SUPPORTED_MINORS]
+
+
+def offered_versions() -> list[str]:
+    """The X.Y a new project may choose: Heroku's supported versions less the deprecated ones (a project baked
+    on 3.10 in December 2026 would stop building on 6 January 2027)."""
+    return [version for version in supported_versions() if version not in DEPRECATED]

@@ -9,16 +9,22 @@ resolve
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import subprocess
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 from .findings import Finding, could_not_run, error
-from .heroku import STACK_GLIBC
+from .heroku import BUILD_TOOLS, STACK_GLIBC
 from .requirements_file import Requirements
-from .run import NETWORK_ERRORS, TOOL_HINT, clean_environ, last_line
+from .run import NETWORK_ERRORS, TOOL_HINT, clean_environ, find_tool, last_line
 
 TIMEOUT = 300
+# pip's words when it refuses its own command line (an old pip, an unknown option): never the app's fault.
+USAGE_ERRORS = re.compile(r"no such option|Can not use any platform or abi specific options|^Usage:", re.M)
 
 
 def platforms(stack: str) -> list[str]:
@@ -29,6 +35,11 @@ def platforms(stack: str) -> list[str]:
 
 
 def pip_command() -> list[str] | None:
+    """The pip the classic build installs (heroku_versions.json `build_tools`), run by uv; else the pip beside
+    the checker (a venv's own pip can be years older: it accepts metadata that newer pip refuses)."""
+    uv = find_tool("uv")
+    if uv and BUILD_TOOLS.get("pip"):
+        return [uv, "tool", "run", "--quiet", "--from", f"pip=={BUILD_TOOLS['pip']}", "pip"]
     if importlib.util.find_spec("pip") is not None:
         return [sys.executable, "-m", "pip"]
     pip = Path(sys.executable).with_name("pip")  # beside the checker only: a system pip may be years old
@@ -47,8 +58,11 @@ def start(reqs: Requirements, python_version: str, stack: str) -> subprocess.Pop
         wanted = [r.text for r in reqs.items if not r.sdist_ok]
         if not wanted:
             return None
+    # `--target` (a folder --dry-run never creates): pip before 24 refuses --platform without it, and any pip
+    # then ignores what is installed beside the checker.
+    target = os.path.join(tempfile.gettempdir(), f"preflight-pip-target-{uuid.uuid4().hex}")
     command = [
-        *pip, "install", "--dry-run", "--quiet", "--ignore-installed", "--disable-pip-version-check",
+        *pip, "install", "--dry-run", "--quiet", "--target", target, "--disable-pip-version-check",
         "--python-version", python_version, "--implementation", "cp",
         "--abi", f"cp{python_version.replace('.', '')}",
         *(a for tag in platforms(stack) for a in ("--platform", tag)), "--only-binary", ":all:", *wanted,
@@ -76,6 +90,11 @@ def finish(proc: subprocess.Popen[str] | Finding | None, uv_found: list[Finding]
         err = f"timed out after {TIMEOUT} s"
     if proc.returncode == 0:
         return [f for f in uv_found if f.blocking]  # uv missing or offline stays NOT VERIFIED
+    if USAGE_ERRORS.search(err):  # pip refused our command line, not the app's requirements: its own limits
+        return [*uv_found, could_not_run(
+            "HW399", f"pip beside the checker could not take the verdict's options: {last_line(err)}",
+            "upgrade pip beside the checker (`python -m pip install -U pip`), then run again",
+        )]  # fmt: skip
     if NETWORK_ERRORS.search(err) or "Could not resolve host" in err:
         # pip could not answer: keep uv's wheel facts, not its resolver's own refusals (pip may accept those)
         kept = [f for f in uv_found if f.code != "HW302"]

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 from .findings import Finding, error, warning
+from .heroku import DEPRECATED, LATEST_PATCH, SUPPORTED_MINORS, VERSIONS_TAKEN
 from .heroku import HEROKU_DEFAULT_PYTHON as HEROKU_DEFAULT
-from .heroku import LATEST_PATCH, SUPPORTED_MINORS, VERSIONS_TAKEN
 
 _INT = r"(?:0|[1-9][0-9]*)"  # the buildpack's INT_REGEX: no leading zeros
 _PYTHON_VERSION = re.compile(rf"^3\.{_INT}(?:\.{_INT})?$")
@@ -174,9 +174,10 @@ def _supported(version: str, file: str | None, findings: list[Finding]) -> None:
             f"Python {version} does not exist on Heroku (newest 3.{minor} on {VERSIONS_TAKEN}: {latest})",
             f"request the major version only, `3.{minor}`, so Heroku picks its newest patch release",
         ))  # fmt: skip
-    if minor == min(SUPPORTED_MINORS):
+    ends = DEPRECATED.get(f"3.{minor}")
+    if ends:
         findings.append(warning(
-            "HW606", file, line, f"Python {version} is deprecated on Heroku (next to leave its list)",
+            "HW606", file, line, f"Python {version} is deprecated: Heroku stops building it on {ends}",
             f"move to {newest}: update the version file and re-lock requirements.txt for it",
         ))  # fmt: skip
 

@@ -14,6 +14,7 @@ import urllib.request
 from .heroku import VERSIONS_FILE
 
 SOURCE = "https://raw.githubusercontent.com/heroku/heroku-buildpack-python/main/lib/python_version.sh"
+TOOLS = ("pip", "pipenv", "poetry", "uv")  # requirements/<tool>.txt beside lib/: `<tool>==X.Y.Z`
 
 
 def parse(text: str) -> dict[str, object]:
@@ -27,18 +28,56 @@ def parse(text: str) -> dict[str, object]:
     return {
         "latest": dict(sorted(latest.items(), key=lambda kv: int(kv[0][2:]))),
         "default": f"3.{default[1]}",
+        "deprecated": deprecated(text),
     }
+
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")  # fmt: skip
+
+
+def deprecated(text: str) -> dict[str, str]:
+    """X.Y -> ISO date from `warn_if_deprecated_major_version` ("… removed from this buildpack on 6th January
+    2027"); empty when the buildpack deprecates none."""
+    body = re.search(r"warn_if_deprecated_major_version\(\) \{(.*?)\n\}", text, re.S)
+    if body is None:
+        return {}
+    found = {}
+    for version, rest in re.findall(r'== "(3\.\d+)" \]\]; then(.*?)\bfi\b', body[1], re.S):
+        when = re.search(r"on (\d+)\w*\s+(\w+)\s+(\d{4})", rest)
+        if when and when[2].lower() in MONTHS:
+            found[version] = f"{when[3]}-{MONTHS.index(when[2].lower()) + 1:02d}-{int(when[1]):02d}"
+    return found
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        text: str = response.read().decode("utf-8")
+    return text
+
+
+def tool_pin(text: str) -> str:
+    """`pip==26.2.1` (the buildpack's requirements/pip.txt) -> "26.2.1"."""
+    found = re.search(r"^[A-Za-z0-9_.-]+==(\S+)", text, re.M)
+    if found is None:
+        raise ValueError(f"no `name==version` pin in {text[:80]!r}")
+    return found[1]
 
 
 def main(argv: list[str]) -> int:
     url = argv[0] if argv else SOURCE
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            text = response.read().decode("utf-8")
+        text = fetch(url)
     except OSError as exc:
         print(f"could not fetch {url}: {exc}", file=sys.stderr)
         return 2
     data = {"taken": datetime.date.today().isoformat(), "source": url, **parse(text)}
+    try:
+        data["build_tools"] = {tool: tool_pin(fetch(url.replace("lib/python_version.sh", f"requirements/{tool}.txt")))
+                               for tool in TOOLS}  # fmt: skip
+    except (OSError, ValueError) as exc:
+        print(f"could not read the build's tool pins: {exc}", file=sys.stderr)
+        return 2
     VERSIONS_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     print(f"{VERSIONS_FILE.name}: {data['latest']} (default {data['default']})")
     return 0

@@ -1,0 +1,113 @@
+"""The checker's verdict against the real classic build's, on heroku-buildpack-python's own fixture apps.
+
+The fixtures come from the buildpack archive the real-build test uses (tests/heroku_build.py); each one's outcome
+is what the buildpack's `spec/hatchet/*_spec.rb` assert (benchmarks/buildpack_fixtures_expected.json, read from
+the specs). The checker runs the way a user would run it on an app: its default (full) mode, Cedar, no
+`--strict`, from a `python -m venv` of the oldest Python the template offers, with the pip that venv ships
+(plus uv and deptry, as the checker's hint says). Agreement must be at least 95 %, and every disagreement left
+is named below with its reason: a new one fails the test, and so does a listed one that now agrees.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests import heroku_build
+from tests.preflight.helpers import TEMPLATE_PROJECT, checker_env
+from tests.pythons import find_python, not_verified, on_ci
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = json.loads((ROOT / "benchmarks" / "buildpack_fixtures_expected.json").read_text())
+
+sys.path.insert(0, str(TEMPLATE_PROJECT))
+from preflight.heroku import offered_versions  # noqa: E402
+
+OLDEST = offered_versions()[0]
+NEWEST_HERE = next((v for v in reversed(offered_versions()) if find_python(v)), OLDEST)
+
+# Fixture -> why the checker's verdict differs from the build's (the rest must agree).
+KNOWN_DISAGREEMENTS = {
+    "nltk_txt_invalid": "not modelled: proving an nltk.txt corpus exists means downloading from NLTK's server",
+    "pip_editable": "not run: requirements name a GitHub repository, which this machine cannot reach",
+    "pip_compiled": "not run: requirements name a GitHub repository, which this machine cannot reach",
+}
+
+
+def verdict(python: Path, app: Path, config: dict[str, str]) -> tuple[str, list[str]]:
+    """"fail" (an error finding: the build fails), "pass" (exit 0) or "not-run" (exit 2 with no error).
+
+    A fixture whose Python has no interpreter here (most name none, so Heroku's default 3.14) is checked for
+    the newest offered Python that has one (`--python`), as the benchmark does: the file checks still read the
+    fixture's own version files."""
+    wanted = heroku_build.requested_minor(app)
+    override = [] if find_python(wanted) else ["--python", NEWEST_HERE]
+    done = subprocess.run(
+        [str(python), "-m", "preflight", str(app), "--json", "--generation", "cedar", *override],
+        capture_output=True, text=True, env=checker_env(**config, PATH=f"{python.parent}:/usr/bin:/bin"),
+        cwd=app.parent, timeout=600, check=False,
+    )  # fmt: skip
+    try:
+        findings = json.loads(done.stdout)["findings"]
+    except (ValueError, KeyError):
+        return "crash", [done.stderr.strip()[-300:]]
+    errors = sorted({f["code"] for f in findings if f["severity"] == "error" and not f["blocking"]})
+    if errors:
+        return "fail", errors
+    return {0: "pass", 2: "not-run"}.get(done.returncode, "crash"), sorted(f["code"] for f in findings)
+
+
+@pytest.fixture(scope="module")
+def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    try:
+        archive = heroku_build.buildpack_source()
+    except heroku_build.NotVerified as error:
+        if on_ci():
+            pytest.fail(f"NOT VERIFIED: {error}")
+        pytest.skip(f"NOT VERIFIED: {error}")
+    into = tmp_path_factory.mktemp("buildpack")
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if "/spec/fixtures/" in m.name]
+        tar.extractall(into, members=members, filter="tar") if sys.version_info >= (3, 12) else tar.extractall(
+            into, members=members
+        )
+    return into / "heroku-buildpack-python" / "spec" / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python -m venv` of the oldest offered Python, its own pip left as shipped; uv and deptry beside it."""
+    oldest = OLDEST
+    python = find_python(oldest)
+    if python is None:
+        not_verified(f"no Python {oldest} interpreter for the user's venv", oldest)
+    venv = tmp_path_factory.mktemp("user") / "venv"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "uv", "deptry"], check=True)
+    (venv / "lib" / f"python{oldest}" / "site-packages" / "preflight.pth").write_text(f"{TEMPLATE_PROJECT}\n")
+    return venv / "bin" / "python"
+
+
+@pytest.mark.network
+def test_checker_agrees_with_the_real_build_on_its_fixtures(fixtures: Path, user_python: Path) -> None:
+    expected: dict[str, str] = EXPECTED["expected"]
+    config: dict[str, dict[str, str]] = EXPECTED.get("config", {})
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:  # each check waits on the network/uv
+        futures = {name: pool.submit(verdict, user_python, fixtures / name, config.get(name, {})) for name in expected}
+    got = {name: future.result() for name, future in futures.items()}
+    differ = {name: f"build {expected[name]}, checker {got[name][0]} {got[name][1]}" for name in expected
+              if got[name][0] != expected[name]}  # fmt: skip
+    agree = len(expected) - len(differ)
+    print(f"agreement with the real build: {agree}/{len(expected)} ({100 * agree / len(expected):.1f}%)")
+    assert agree / len(expected) >= 0.95, differ
+    assert set(differ) == set(KNOWN_DISAGREEMENTS), {
+        "new disagreements": {n: differ[n] for n in set(differ) - set(KNOWN_DISAGREEMENTS)},
+        "now agree (remove from KNOWN_DISAGREEMENTS)": sorted(set(KNOWN_DISAGREEMENTS) - set(differ)),
+    }
