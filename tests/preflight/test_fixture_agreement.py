@@ -41,7 +41,7 @@ KNOWN_DISAGREEMENTS = {
 
 
 def verdict(python: Path, app: Path, config: dict[str, str]) -> tuple[str, list[str]]:
-    """"fail" (an error finding: the build fails), "pass" (exit 0) or "not-run" (exit 2 with no error).
+    """The verdict: "fail" (an error finding: the build fails), "pass" (exit 0), "not-run" (exit 2, no error).
 
     A fixture whose Python has no interpreter here (most name none, so Heroku's default 3.14) is checked for
     the newest offered Python that has one (`--python`), as the benchmark does: the file checks still read the
