@@ -220,6 +220,14 @@ def test_target_python_missing_exits_2(make_app: MakeApp) -> None:
     assert f"uv python install {missing}" in finding["fix"]
 
 
+def test_definite_errors_win_over_a_step_that_could_not_run(make_app: MakeApp) -> None:
+    """Two package managers (the build fails) and no interpreter for the app's Python: exit 1, both said."""
+    missing = next(v for v in ("3.14", "3.10", "3.11") if v != PY and not shutil.which(f"python{v}"))
+    app = make_app({".python-version": f"{missing}\n", "Pipfile": "[packages]\n", "Pipfile.lock": "{}\n"})
+    result = run_preflight(app, "--steps", "static,fresh-env")
+    assert result.exit_code == 1 and "HW701" in result.codes and result.of("HW499"), result
+
+
 def test_index_unreachable_exits_2(make_app: MakeApp) -> None:
     env = checker_env(UV_INDEX_URL="http://127.0.0.1:9/simple", UV_NO_CACHE="1", UV_HTTP_RETRIES="0",
                       UV_OFFLINE="0")  # fmt: skip

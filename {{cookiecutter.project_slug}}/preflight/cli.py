@@ -128,9 +128,12 @@ def render_text(report: Report) -> str:
         lines.append("* house rule of this template (policy): an error only with --strict")
     errors = sum(f.severity == "error" and not f.blocking for f in report.findings)
     warnings = sum(f.severity == "warning" for f in report.findings)
-    verdict = {0: "clean", 1: "errors found", 2: "COULD NOT RUN - this is not a clean result"}[
-        report.exit_code
-    ]
+    not_run = any(f.blocking for f in report.findings)
+    verdict = {
+        0: "clean",
+        1: "errors found" + ("; some checks could not run (NOT VERIFIED)" if not_run else ""),
+        2: "COULD NOT RUN - this is not a clean result",
+    }[report.exit_code]
     lines.append(f"{errors} error(s), {warnings} warning(s): exit {report.exit_code} ({verdict})")
     return "\n".join(lines)
 

@@ -104,10 +104,12 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        """Definite errors win: 1 when the app has an error even if another step could not run (the summary
+        says so), 2 only when nothing definite was found and something was not verified."""
+        if any(f.severity == "error" and not f.blocking for f in self.findings):
+            return ERRORS
         if any(f.blocking for f in self.findings):
             return COULD_NOT_RUN
-        if any(f.severity == "error" for f in self.findings):
-            return ERRORS
         return CLEAN
 
     def to_json(self) -> dict[str, object]:

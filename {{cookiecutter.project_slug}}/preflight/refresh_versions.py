@@ -72,9 +72,9 @@ def main(argv: list[str]) -> int:
         print(f"could not fetch {url}: {exc}", file=sys.stderr)
         return 2
     data = {"taken": datetime.date.today().isoformat(), "source": url, **parse(text)}
+    pins = {tool: url.replace("lib/python_version.sh", f"requirements/{tool}.txt") for tool in TOOLS}
     try:
-        data["build_tools"] = {tool: tool_pin(fetch(url.replace("lib/python_version.sh", f"requirements/{tool}.txt")))
-                               for tool in TOOLS}  # fmt: skip
+        data["build_tools"] = {tool: tool_pin(fetch(pin_url)) for tool, pin_url in pins.items()}
     except (OSError, ValueError) as exc:
         print(f"could not read the build's tool pins: {exc}", file=sys.stderr)
         return 2
