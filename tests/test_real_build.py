@@ -48,7 +48,7 @@ PREDICTED_BY = {
     "Support for Python 3.10 is deprecated!": "HW606",
     "No Python version was specified.": "HW607",
 }
-WORKER_SECONDS = 6.0  # how long the worker dyno runs before SIGTERM
+WORKER_SECONDS = 4.0  # how long the worker dyno runs before SIGTERM (it starts in about 1 s)
 
 
 def not_verified(error: heroku_build.NotVerified) -> None:

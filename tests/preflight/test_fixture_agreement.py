@@ -88,9 +88,10 @@ def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if python is None:
         not_verified(f"no Python {oldest} interpreter for the user's venv", oldest)
     venv = tmp_path_factory.mktemp("user") / "venv"
-    subprocess.run([python, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "uv", "deptry"], check=True)
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)  # its pip stays the one it ships
+    uv = Path(sys.executable).with_name("uv")  # beside the tests' interpreter (TEST_REQUIREMENTS has it)
+    subprocess.run([str(uv), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "uv", "deptry"],
+                   check=True)  # fmt: skip
     (venv / "lib" / f"python{oldest}" / "site-packages" / "preflight.pth").write_text(f"{TEMPLATE_PROJECT}\n")
     return venv / "bin" / "python"
 
