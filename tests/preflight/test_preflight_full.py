@@ -134,6 +134,29 @@ def test_module_that_fails_to_import(make_app: MakeApp) -> None:
     assert "AttributeError" in finding["message"]
 
 
+CONFIG_CRASH = (
+    "import os\n\nimport six\n\nKEY = os.getenv('HW_TEST_ENCRYPTION_KEY')\nif not KEY:\n"
+    "    raise ValueError('No encryption key configured')\n\n\ndef main() -> None:\n    print(six.PY3)\n"
+)
+
+
+def test_a_crash_only_a_config_var_causes_is_hw414_naming_it(make_app: MakeApp) -> None:
+    """Raised at import after reading an unset config var: the dyno has the var, so a warning names it."""
+    app = make_app({"shop/worker.py": CONFIG_CRASH})
+    result = run_preflight(app, "--steps", "fresh-env")
+    assert result.exit_code == 0 and not result.of("HW403") and not result.of("HW411"), result
+    assert result.of("HW414") and all("HW_TEST_ENCRYPTION_KEY" in f["message"] for f in result.of("HW414")), result
+    configured = run_preflight(app, "--steps", "fresh-env", env=checker_env(HW_TEST_ENCRYPTION_KEY="k"))
+    assert configured.exit_code == 0 and not configured.codes, configured
+
+
+def test_a_missing_module_beside_a_config_var_read_stays_an_error(make_app: MakeApp) -> None:
+    source = CONFIG_CRASH.replace("import six\n", "import six\nimport not_installed_anywhere\n")
+    result = run_preflight(make_app({"shop/worker.py": source}), "--steps", "fresh-env")
+    assert result.exit_code == 1 and "not_installed_anywhere" in str(result.findings), result
+    assert not result.of("HW414"), result
+
+
 def test_procfile_target_fails_in_fresh_env(make_app: MakeApp) -> None:
     """The entry point imports something only the developer's machine has."""
     main = "import six\nimport yaml\n\nprint(six, yaml)\n"

@@ -43,7 +43,7 @@ def _in_place_imports(ctx: Context) -> Iterable[Finding]:
 
 
 def _remember(ctx: Context, found: list[Finding]) -> list[Finding]:
-    ctx.import_failures = {(f.file, f.line) for f in found if f.code == "HW403"}
+    ctx.import_failures = {(f.file, f.line) for f in found if f.code in ("HW403", "HW414")}
     return found
 
 
@@ -71,7 +71,8 @@ def _entrypoints(ctx: Context, python: Path, pycache: Path) -> list[Finding]:
     found = entrypoints.verify_entrypoints(
         ctx.app, python, commands, fresh_env.IMPORT_TIMEOUT, pycache=pycache
     )
-    return [f for f in found if not (f.code == "HW411" and (f.file, f.line) in ctx.import_failures)]
+    seen = ctx.import_failures
+    return [f for f in found if not (f.code in ("HW411", "HW414") and (f.file, f.line) in seen)]
 
 
 def _in_place_entrypoints(ctx: Context) -> Iterable[Finding]:
@@ -231,12 +232,12 @@ CHECKS: list[Check] = [
         ("HW402", "HW406"),
         _in_place_pip_check,
     ),
-    Check("imports", "in-place", ("HW403", "HW405"), _in_place_imports),
+    Check("imports", "in-place", ("HW403", "HW405", "HW414"), _in_place_imports),
     Check("entry points", "in-place", ENTRY_CODES, _in_place_entrypoints),
     Check("shadowing by installed modules", "in-place", ("HW802",), _shadowing),
     Check("install", "fresh-env", ("HW401", "HW499"), _install),
     Check("pip check", "fresh-env", ("HW402", "HW406"), _env_pip_check),
-    Check("imports", "fresh-env", ("HW403", "HW405"), _env_imports),
+    Check("imports", "fresh-env", ("HW403", "HW405", "HW414"), _env_imports),
     Check("entry points", "fresh-env", ENTRY_CODES, _env_entrypoints),
     Check("shadowing by installed modules", "fresh-env", ("HW802",), _env_shadowing),
     Check("deptry", "deptry", ("HW101", "HW102", "HW103", "HW199"), _deptry),

@@ -75,7 +75,7 @@ _TABLE: list[tuple[str, Kind, tuple[Generation, ...], str]] = [
     ("HW411", "error", BOTH, "Procfile entry cannot be imported (or its imports hang or crash)"),
     ("HW412", "error", BOTH, "Procfile `module:attr` attribute or console-script entry point missing"),
     ("HW413", "error", BOTH, "Procfile command not found: no requirement provides it"),
-    ("HW414", "warning", BOTH, "Procfile entry point NOT VERIFIED (not Python, or environment-dependent)"),
+    ("HW414", "warning", BOTH, "NOT VERIFIED: needs a config var, not Python, or environment-dependent"),
     ("HW419", "blocking", BOTH, "entry-point probe could not run"),
     ("HW499", "blocking", BOTH, "fresh environment could not be built"),
     ("HW501", "policy", BOTH, "Procfile missing"),

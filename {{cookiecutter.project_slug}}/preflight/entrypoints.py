@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import config_vars
 from .findings import Finding, could_not_run, error, warning
 from .procfile import ASSIGNMENT, PYTHON_COMMAND, SHELL_OPERATORS
 from .run import cache_dir
@@ -540,6 +541,9 @@ def _finding(who: str, target: Target, problem: dict[str, Any], app: Path) -> Fi
         )
     if kind == "probe_error":
         return could_not_run("HW419", f"{head} the entry-point probe failed: {err[-400:]}", _BUG)
+    needs = config_vars.unset_reads(app, problem.get("file"), problem.get("line"), err)
+    if needs:
+        return warning("HW414", file, line, f"{head} {config_vars.message(needs)}: {err}", config_vars.FIX)
     return error("HW411", file, line, f"{head} {err}", _import_fix(err, module, app))
 
 

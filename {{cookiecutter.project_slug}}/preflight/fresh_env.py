@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import imports, layout
-from .findings import Finding, could_not_run, error
+from . import config_vars, imports, layout
+from .findings import Finding, could_not_run, error, warning
 from .requirements_file import Requirements
 from .run import NETWORK_ERRORS, cache_dir, clean_environ, last_line
 
@@ -381,6 +381,12 @@ def import_everything(
             file, line = where.get(name, (None, None))
             if event["where"] and not (file and line):
                 file, line = event["where"]
+            raised = event["where"] or (file, line)
+            needs = config_vars.unset_reads(app, raised[0], raised[1], event["error"])
+            if needs:
+                message = f"import {name} {config_vars.message(needs)}: {event['error']}"
+                findings.append(warning("HW414", file, line, message, config_vars.FIX))
+                continue
             message = f"import {name} fails: {event['error']}"
             findings.append(error("HW403", file, line, message, _import_fix(event["error"], app)))
     if stuck:
