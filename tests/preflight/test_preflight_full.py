@@ -134,6 +134,24 @@ def test_module_that_fails_to_import(make_app: MakeApp) -> None:
     assert "AttributeError" in finding["message"]
 
 
+DEAD = "import not_installed_anywhere\n\n\ndef unused() -> None:\n    pass\n"
+
+
+def test_a_module_no_process_imports_is_a_warning_naming_it(make_app: MakeApp) -> None:
+    """Dead code that cannot import fails nowhere on the dyno: HW404 names it; the worker still starts."""
+    result = run_preflight(make_app({"shop/dead.py": DEAD}), "--steps", "fresh-env")
+    assert result.exit_code == 0 and not result.of("HW403"), result
+    (finding,) = result.of("HW404")
+    assert finding["file"] == "shop/dead.py" and "shop.dead" in finding["message"], result
+
+
+def test_a_module_a_process_may_import_later_stays_an_error(make_app: MakeApp) -> None:
+    """Imported inside a function of the worker: the process may call it, so the closure counts it."""
+    lazy = "import six\n\n\ndef main() -> None:\n    from shop import dead\n\n    print(six.PY3, dead)\n"
+    result = run_preflight(make_app({"shop/dead.py": DEAD, "shop/worker.py": lazy}), "--steps", "fresh-env")
+    assert result.exit_code == 1 and result.of("HW403") and not result.of("HW404"), result
+
+
 CONFIG_CRASH = (
     "import os\n\nimport six\n\nKEY = os.getenv('HW_TEST_ENCRYPTION_KEY')\nif not KEY:\n"
     "    raise ValueError('No encryption key configured')\n\n\ndef main() -> None:\n    print(six.PY3)\n"

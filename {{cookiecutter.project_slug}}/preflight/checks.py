@@ -38,8 +38,18 @@ def _shadowing(ctx: Context) -> Iterable[Finding]:
 def _in_place_imports(ctx: Context) -> Iterable[Finding]:
     from . import fresh_env  # imported when used: `--static` loads no process helpers
 
-    found, ctx.dists = fresh_env.import_everything(ctx.app, sys.executable, None, _build_pycache(ctx))
+    found, ctx.dists = fresh_env.import_everything(
+        ctx.app, sys.executable, None, _build_pycache(ctx), _reached(ctx)
+    )
     return _remember(ctx, found)
+
+
+def _reached(ctx: Context) -> set[str] | None:
+    """The app modules the Procfile's processes import (reach.py); None when every module counts."""
+    from . import reach
+
+    django = "django" in ctx.reqs.names() or (ctx.app / "manage.py").is_file()
+    return reach.reached(ctx.app, ctx.processes, django)
 
 
 def _remember(ctx: Context, found: list[Finding]) -> list[Finding]:
@@ -107,7 +117,9 @@ def _env_imports(ctx: Context) -> Iterable[Finding]:
 
     if ctx.env is None:
         return []
-    found, ctx.dists = fresh_env.import_everything(ctx.app, str(ctx.env.python), ctx.env.bindir)
+    found, ctx.dists = fresh_env.import_everything(
+        ctx.app, str(ctx.env.python), ctx.env.bindir, reached=_reached(ctx)
+    )
     return _remember(ctx, found)
 
 
@@ -232,12 +244,12 @@ CHECKS: list[Check] = [
         ("HW402", "HW406"),
         _in_place_pip_check,
     ),
-    Check("imports", "in-place", ("HW403", "HW405", "HW414"), _in_place_imports),
+    Check("imports", "in-place", ("HW403", "HW404", "HW405", "HW414"), _in_place_imports),
     Check("entry points", "in-place", ENTRY_CODES, _in_place_entrypoints),
     Check("shadowing by installed modules", "in-place", ("HW802",), _shadowing),
     Check("install", "fresh-env", ("HW401", "HW499"), _install),
     Check("pip check", "fresh-env", ("HW402", "HW406"), _env_pip_check),
-    Check("imports", "fresh-env", ("HW403", "HW405", "HW414"), _env_imports),
+    Check("imports", "fresh-env", ("HW403", "HW404", "HW405", "HW414"), _env_imports),
     Check("entry points", "fresh-env", ENTRY_CODES, _env_entrypoints),
     Check("shadowing by installed modules", "fresh-env", ("HW802",), _env_shadowing),
     Check("deptry", "deptry", ("HW101", "HW102", "HW103", "HW199"), _deptry),

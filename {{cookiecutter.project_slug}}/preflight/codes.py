@@ -69,6 +69,7 @@ _TABLE: list[tuple[str, Kind, tuple[Generation, ...], str]] = [
     ("HW401", "error", BOTH, "fresh environment: requirements.txt does not install"),
     ("HW402", "error", BOTH, "pip check: installed distributions conflict"),
     ("HW403", "error", BOTH, "app module fails to import"),
+    ("HW404", "warning", BOTH, "app module fails to import, but no Procfile process imports it"),
     ("HW405", "error", BOTH, "app module import timed out"),
     ("HW406", "blocking", BOTH, "pip check could not run"),
     ("HW410", "error", BOTH, "Procfile entry imports a name that does not exist"),

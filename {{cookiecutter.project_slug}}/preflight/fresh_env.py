@@ -360,11 +360,16 @@ def _imports_of(path: Path, package: str | None) -> list[tuple[str, int]]:
 
 
 def import_everything(
-    app: Path, python: str, bindir: Path | None = None, pycache: Path | None = None
+    app: Path,
+    python: str,
+    bindir: Path | None = None,
+    pycache: Path | None = None,
+    reached: set[str] | None = None,
 ) -> tuple[list[Finding], dict[str, list[str]]]:
     """Import every app module; returns findings and installed top-level names.
 
-    Procfile processes are entrypoints.py's (HW410-HW419): each failure is reported once, there.
+    Procfile processes are entrypoints.py's (HW410-HW419): each failure is reported once, there. A module
+    outside `reached` (what the processes import, reach.py; None: all) fails nowhere on the dyno: HW404.
     """
     todo = plan(app)
     findings: list[Finding] = []
@@ -387,6 +392,10 @@ def import_everything(
                 message = f"import {name} {config_vars.message(needs)}: {event['error']}"
                 findings.append(warning("HW414", file, line, message, config_vars.FIX))
                 continue
+            if reached is not None and name not in reached:
+                message = f"import {name} fails, but no Procfile process imports it: {event['error']}"
+                findings.append(warning("HW404", file, line, message, _UNREACHED_FIX))
+                continue
             message = f"import {name} fails: {event['error']}"
             findings.append(error("HW403", file, line, message, _import_fix(event["error"], app)))
     if stuck:
@@ -400,6 +409,9 @@ def import_everything(
             )
         )
     return findings, dists
+
+
+_UNREACHED_FIX = "delete the module if it is dead code; if a process will import it, fix what it needs first"
 
 
 def _dependency_file(app: Path) -> str:
