@@ -327,6 +327,24 @@ def test_checker_core_runs_on_every_python_here(make_app: MakeApp, version: str)
     assert result.exit_code == 0 and result.codes == {"HW606"}, result
 
 
+def test_uv_lock_with_optional_dependencies_is_in_sync(make_app: MakeApp, tmp_path: Path) -> None:
+    """uv.lock lists the extras' requirements too (`uv sync --locked` passes): not HW708 "out of date"."""
+    pyproject = (
+        '[project]\nname = "shop"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = ["six==1.17.0"]\n'
+        '\n[project.optional-dependencies]\nidna = ["idna==3.10"]\n'
+    )
+    app = make_app({"requirements.txt": None, "pyproject.toml": pyproject})
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
+    subprocess.run([uv, "lock", "--quiet", "--python", sys.executable], cwd=app, check=True,
+                   env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})  # fmt: skip
+    assert "extra == 'idna'" in (app / "uv.lock").read_text()  # the extra is in the lock, as uv writes it
+    result = run_preflight(app, "--static")
+    assert "HW708" not in result.codes, result
+    (app / "pyproject.toml").write_text(pyproject.replace('idna = ["idna==3.10"]', 'idna = ["idna==3.10", "certifi"]'))
+    stale = run_preflight(app, "--static")
+    assert "HW708" in stale.codes and "certifi added" in stale.of("HW708")[0]["message"], stale
+
+
 def test_transitive_only_from_lock_annotations(make_app: MakeApp) -> None:
     """No requirements.in (a pip-compile/uv lock only): the `# via` notes tell direct from transitive."""
     lock = "python-dateutil==2.9.0.post0\n    # via -r requirements.in\nsix==1.17.0\n    # via python-dateutil\n"

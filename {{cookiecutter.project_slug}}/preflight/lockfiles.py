@@ -115,7 +115,10 @@ def _uv_out_of_sync(app: Path, lock: dict[str, Any]) -> str | None:
     root = next((p for p in packages if isinstance(p, dict) and p.get("name") == name), None)
     if root is None:
         return f"the project `{name}` is not in it"
-    wanted = _names(project.get("dependencies", []))
+    extras = project.get("optional-dependencies")  # uv.lock lists every extra's requirements in requires-dist
+    wanted = _names(project.get("dependencies", [])).union(
+        *(_names(group) for group in (extras.values() if isinstance(extras, dict) else []))
+    )
     locked = _names(root.get("metadata", {}).get("requires-dist", []))
     added, removed = sorted(wanted - locked), sorted(locked - wanted)
     if added or removed:
