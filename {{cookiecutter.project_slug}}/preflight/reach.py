@@ -68,7 +68,7 @@ def _closure(app: Path, roots: list[str]) -> set[str]:
 
 def _from_names(tree: ast.Module, package: str | None) -> list[str]:
     """`from pkg import sub` may import the submodule `pkg.sub`."""
-    found = []
+    found: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""

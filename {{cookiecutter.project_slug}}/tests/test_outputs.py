@@ -266,6 +266,28 @@ def test_combine_merges_per_key_in_batch_order_for_the_given_jobs_only() -> None
     assert merged.columns["last_event_at"] == [8, 9]
 
 
+def test_combine_with_a_two_column_key_when_no_job_of_the_batch_is_new(monkeypatch: Any) -> None:
+    """A redelivered batch (no new job) of a table keyed on two columns: nothing to merge, not a crash
+    (before: `zip() argument 2 is shorter`, taken for a database error and retried forever)."""
+    import msgspec
+
+    from {{ cookiecutter.__package_name }} import output, schema
+    from {{ cookiecutter.__package_name }}.validate import Rows
+
+    class Daily(msgspec.Struct):
+        currency: str
+        day: str
+        total: int
+
+    table = schema.Table(Daily, key=("currency", "day"), merge={"total": "add"})
+    monkeypatch.setitem(schema.OUTPUTS, "daily", table)
+    jobs = ["a", "b", "c"]
+    columns = {"job": jobs, "currency": ["EUR", "EUR", "USD"], "day": ["d1"] * 3, "total": [1, 2, 3]}
+    assert output.combine("daily", Rows(columns), set()).columns == {"currency": [], "day": [], "total": []}
+    merged = output.combine("daily", Rows(columns), {"a", "b", "c"}).columns
+    assert merged == {"currency": ["EUR", "USD"], "day": ["d1", "d1"], "total": [3, 3]}
+
+
 def test_sums_are_exact_and_round_each_value_half_up_as_the_database_does() -> None:
     """Each value counts as the database stores it (round half up to the declared decimals), exactly."""
     import random

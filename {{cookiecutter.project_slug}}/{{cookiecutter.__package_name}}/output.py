@@ -83,8 +83,8 @@ def combine(name: str, rows: Rows, jobs: Container[Any]) -> Rows:
     where = [slots.setdefault(k, len(slots)) for k in keys]
     if len(key) == 1:
         out = {key[0]: list(slots)}
-    else:
-        out = dict(zip(key, map(list, zip(*slots, strict=True)), strict=True))
+    else:  # one list per key column; none of them has a value when no job of the batch is new
+        out = dict(zip(key, map(list, zip(*slots, strict=True)) if slots else ([] for _ in key), strict=True))
     for column in types_of(table.row):
         if column in key:
             continue
