@@ -135,6 +135,7 @@ def test_duplicates_within_a_batch_keep_the_first() -> None:
         (event(occurred_at="9999-12-31T23:00:00-05:00"), "occurred_at must be from 1900 to 2200"),
         (event(extra=b'"ignored"', occurred_at="2025-01-01T00:00"), "occurred_at is not an RFC 3339"),
         (event(occurred_at=1700000000), "occurred_at must be an RFC 3339 date-time string, got int"),
+        (event(extra=b"[" * 100_000 + b"]" * 100_000), "nested too deeply"),  # was RecursionError: retried
     ],
 )
 def test_refusal_reasons(payload: bytes, reason: str) -> None:

@@ -92,8 +92,6 @@ def refusal(payload: bytes, limit: int) -> str | None:
         check_payload(payload)
     except Invalid as exc:
         return str(exc)
-    except RecursionError:
-        return "malformed JSON: nested too deeply"
     except MemoryError:
         return "out of memory decoding this line"
     except (ValueError, UnicodeError) as exc:

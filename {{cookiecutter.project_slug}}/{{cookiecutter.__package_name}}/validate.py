@@ -127,7 +127,7 @@ def check_batch(payloads: list[bytes]) -> list[Event] | None:
         return None
     try:
         return list(map(_decode, payloads))
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):  # (msgspec skips an unknown field recursively)
         return None
 
 
@@ -137,6 +137,8 @@ def check_payload(payload: bytes | str) -> Event:
         event = _decode(payload)
     except msgspec.MsgspecError as exc:
         raise Invalid(reason(exc)) from None
+    except RecursionError:  # e.g. an unknown field nested 100,000 deep: bad input, not a fault of the worker
+        raise Invalid("malformed JSON: nested too deeply") from None
     if b"\\u0000" in payload if isinstance(payload, bytes) else "\\u0000" in payload:
         for name in TEXT_FIELDS:  # PostgreSQL's text cannot hold NUL (only an escape can put one in JSON)
             if "\x00" in getattr(event, name):
