@@ -79,6 +79,21 @@ def test_usage_error_is_one_clear_line() -> None:
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
 
 
+def test_a_unix_socket_redis_url_works(tmp_path: Path) -> None:
+    """REDIS_URL=unix:///path is accepted by config, so the client must work with it (a traceback on every
+    command before: TCP keepalive options on a unix socket)."""
+    from conftest import RedisServer
+
+    socket = tmp_path / "redis.sock"
+    server = RedisServer(tmp_path / "redis", None, "--unixsocket", str(socket), "--unixsocketperm", "700")
+    server.start()
+    try:
+        result = run("status", REDIS_URL=f"unix://{socket}")
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    finally:
+        server.stop()
+
+
 def test_unreachable_redis_is_one_clear_line_without_password() -> None:
     result = run("status", REDIS_URL="redis://:s3cret@127.0.0.1:1/0")
     assert result.returncode == 1

@@ -282,9 +282,10 @@ def connect(config: Config) -> redis.Redis:
     options: dict[str, Any] = {
         "socket_timeout": config.poll_timeout_ms / 1000 + 10,
         "socket_connect_timeout": 5,
-        "socket_keepalive": True,
         "health_check_interval": 15,
     }
+    if not config.redis_url.startswith("unix://"):  # a unix socket has no TCP keepalive (redis-py refuses it)
+        options["socket_keepalive"] = True
     if config.redis_url.startswith("rediss://"):
         options["ssl_cert_reqs"] = config.redis_ssl_cert_reqs
         options["ssl_check_hostname"] = config.redis_ssl_cert_reqs == "required"
