@@ -125,6 +125,16 @@ def test_every_database_url_form_libpq_accepts(url: str, ssl: bool) -> None:
     assert {k: v for k, v in parse_dsn(url).items() if k != "sslmode"}.items() <= parts.items()
 
 
+def test_raw_slash_in_a_database_password_is_kept_whole_and_never_printed() -> None:
+    """`/` in the password: libpq read what followed as the port and printed it (`invalid integer value`)."""
+    from psycopg2.extensions import parse_dsn
+
+    parts = parse_dsn(config.database_dsn("postgres://u:Zq7Kx/pw9@db.example.com:5432/db"))
+    assert parts["password"] == "Zq7Kx/pw9" and parts["host"] == "db.example.com" and parts["port"] == "5432"
+    result = run("status", DATABASE_URL="postgres://u:Zq7Kx/pw9@127.0.0.1:1/db")
+    assert "Zq7Kx" not in result.stdout + result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
 def test_raw_at_in_a_database_password_is_kept_whole() -> None:
     from psycopg2.extensions import parse_dsn
 

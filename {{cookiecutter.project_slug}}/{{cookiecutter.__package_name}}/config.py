@@ -172,16 +172,15 @@ def password_of_url(url: str) -> str:
 
 
 def _quote_userinfo(url: str) -> str:
-    """A raw "@" in a URL's password percent-encoded (libpq would take the rest for the host)."""
+    """A raw "@", "/" or ":" in a URL's password percent-encoded. libpq would take what follows a raw "/" for
+    the port and the path, and print part of the password in its error ("invalid integer value")."""
     scheme, sep, rest = url.partition("://")
-    authority_end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    authority = rest[:authority_end]
-    if not sep or authority.count("@") < 2:
-        return url
-    userinfo, _, host = authority.rpartition("@")
-    user, colon, password = userinfo.partition(":")
-    fixed = quote(user, safe="%") + colon + quote(password, safe="%")
-    return f"{scheme}://{fixed}@{host}{rest[authority_end:]}"
+    query = rest.find("?")
+    at = rest.rfind("@", 0, query if query >= 0 else len(rest))  # the userinfo ends at its last "@"
+    if not sep or at < 0 or "/" in rest[:at].partition(":")[0]:
+        return url  # no userinfo (an "@" in the path), or a user name that is really a path: left as given
+    user, colon, password = rest[:at].partition(":")
+    return f"{scheme}://{quote(user, safe='%')}{colon}{quote(password, safe='%')}@{rest[at + 1 :]}"
 
 
 def _dsn_parts(dsn: str) -> dict[str, str]:
