@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 {%- endif %}
 
 import pytest
@@ -48,6 +51,70 @@ def test_migrate_twice_concurrently_applies_each_migration_once(fresh: Services)
     again = fresh.cli("migrate")
     assert again.returncode == 0 and "applied=none" in again.stdout
     assert fresh.query("SELECT name FROM schema_migrations") == [("0001_initial.sql",)]
+
+
+def connect(url: str, **settings: str) -> Any:
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    with conn.cursor() as cur:
+        for name, value in settings.items():
+            cur.execute(f"SET {name} = %s", (value,))
+    conn.commit()
+    return conn
+
+
+def test_a_second_migrate_waits_for_the_first_then_finds_the_work_done(fresh: Services) -> None:
+    """Two releases: the second waits for the first's lock however long (no statement timeout on the wait)
+    and blames nothing; before, its statement_timeout cut the wait and named 0001 as the failed migration."""
+    from {{ cookiecutter.__package_name }} import migrator
+
+    holder = connect(fresh.database_url)
+    with holder.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", (migrator.LOCK,))  # the first release, mid-migration
+    release = threading.Timer(2.5, holder.close)  # closing the session lets go of its lock
+    release.start()
+    conn = connect(fresh.database_url, statement_timeout="1s")  # a wait longer than any statement may take
+    try:
+        assert migrator.migrate(conn) == ["0001_initial.sql"]
+    finally:
+        release.join()
+        conn.close()
+
+
+def test_a_migration_waiting_for_a_table_lock_never_stalls_the_workers_writes(
+    fresh: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ALTER TABLE queued behind a long reader makes every later read and insert of the table queue behind
+    it: each migration statement gives up after LOCK_TIMEOUT and is tried again, so the workers go on; the
+    migration applies once the reader ends."""
+    from {{ cookiecutter.__package_name }} import migrator
+
+    migrator.migrate(connect(fresh.database_url))
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_initial.sql").write_text(migrator.shipped()[0].sql)
+    (folder / "0002_channel.sql").write_text("ALTER TABLE events ADD COLUMN channel text;")
+    monkeypatch.setattr(migrator, "FOLDER", folder)
+    monkeypatch.setattr(migrator, "LOCK_TIMEOUT", "200ms")
+    reader = connect(fresh.database_url)
+    with reader.cursor() as cur:
+        cur.execute("SELECT count(*) FROM events")  # holds ACCESS SHARE until its transaction ends
+    applied: list[str] = []
+    migrating = connect(fresh.database_url)
+    migration = threading.Thread(target=lambda: applied.extend(migrator.migrate(migrating)), daemon=True)
+    migration.start()
+    try:
+        time.sleep(1.0)  # the migration is now trying (and giving up) while the reader holds its lock
+        writer = connect(fresh.database_url, lock_timeout="2s")  # a worker must not queue behind the ALTER
+        with writer, writer.cursor() as cur:
+            cur.execute("SELECT count(*) FROM events")
+        writer.close()
+    finally:
+        reader.close()  # the reader ends, whatever happened above
+        migration.join(timeout=60)
+        migrating.close()
+    assert applied == ["0002_channel.sql"]
 
 
 def test_a_failing_migration_rolls_back_alone_and_is_named(fresh: Services, tmp_path: Path) -> None:
