@@ -198,6 +198,8 @@ def test_post_gen_hook_fails_naming_the_module_that_does_not_import(bake: Any) -
     project = bake(python_version=f"{sys.version_info.major}.{sys.version_info.minor}")
     package = project / project.name.replace("-", "_")
     (package / "broken.py").write_text("raise RuntimeError('boom at import')\n")
+    init = package / "__init__.py"  # the worker's package imports it, so the worker would crash at start
+    init.write_text(init.read_text() + "\nfrom . import broken  # noqa: E402,F401\n")
     result = run_post_gen(project, verify_on_bake=True)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "broken" in result.stdout and "boom at import" in result.stdout

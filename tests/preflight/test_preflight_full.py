@@ -127,7 +127,8 @@ def test_platform_resolve_for_a_python_not_installed_here(make_app: MakeApp) -> 
 
 
 def test_module_that_fails_to_import(make_app: MakeApp) -> None:
-    app = make_app({"shop/store.py": "import six\n\nVALUE = six.moves.nope_nothing\n"})
+    worker = "import six\n\n\ndef main() -> None:\n    from shop import store\n\n    print(six.PY3, store)\n"
+    app = make_app({"shop/store.py": "import six\n\nVALUE = six.moves.nope_nothing\n", "shop/worker.py": worker})
     result = run_preflight(app, "--steps", "fresh-env")
     (finding,) = result.of("HW403")
     assert finding["file"] == "shop/store.py" and finding["line"] == 3, result
@@ -232,7 +233,7 @@ def test_build_mode_imports_in_current_interpreter(make_app: MakeApp, tmp_path: 
     ok = run_preflight(app, "--build", python=str(venv / "bin" / "python"), env=clean, cwd=app)
     assert ok.exit_code == 0, ok
     assert [s["name"] for s in ok.data["steps"]] == ["static", "in-place"]
-    (app / "shop" / "extra.py").write_text("import requests\n")
+    (app / "shop" / "worker.py").write_text("import requests\nimport six\n\n\ndef main() -> None:\n    pass\n")
     broken = run_preflight(app, "--build", python=str(venv / "bin" / "python"), env=clean, cwd=app)
     assert "HW403" in broken.codes and broken.exit_code == 1, broken
 
@@ -415,7 +416,8 @@ def test_tooling_is_excluded_but_look_alike_app_files_are_not(make_app: MakeApp)
 
 def test_module_that_kills_the_interpreter_is_reported(make_app: MakeApp) -> None:
     """A module calling os._exit at import ends the probe; the checker names it instead of passing."""
-    app = make_app({"shop/boom.py": "import os\n\nos._exit(3)\n"})
+    worker = "from shop import boom\n\n\ndef main() -> None:\n    print(boom)\n"  # a process imports it
+    app = make_app({"shop/boom.py": "import os\n\nos._exit(3)\n", "shop/worker.py": worker})
     result = run_preflight(app, "--steps", "fresh-env")
     assert any("shop.boom" in f["message"] for f in result.of("HW403")), result
 

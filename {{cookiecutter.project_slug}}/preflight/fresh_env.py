@@ -372,6 +372,7 @@ def import_everything(
     outside `reached` (what the processes import, reach.py; None: all) fails nowhere on the dyno: HW404.
     """
     todo = plan(app)
+    app_modules = {name for name, file, line in todo if line is None}  # (the rest: what a __main__ imports)
     findings: list[Finding] = []
     events, stuck = run_probe(
         python, app, {"imports": [m for m, _, _ in todo], "dists": True}, bindir, pycache
@@ -392,7 +393,7 @@ def import_everything(
                 message = f"import {name} {config_vars.message(needs)}: {event['error']}"
                 findings.append(warning("HW414", file, line, message, config_vars.FIX))
                 continue
-            if reached is not None and name not in reached:
+            if reached is not None and name not in reached and name in app_modules:
                 message = f"import {name} fails, but no Procfile process imports it: {event['error']}"
                 findings.append(warning("HW404", file, line, message, _UNREACHED_FIX))
                 continue

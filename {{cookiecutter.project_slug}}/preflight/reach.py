@@ -38,7 +38,8 @@ def _roots(app: Path, target: entrypoints.Target) -> list[str]:
     if target.kind == "module":
         return [target.value, f"{target.value}.__main__"]
     if target.kind == "script":
-        tree = imports.parse(app / target.value)
+        script = app / target.value
+        tree = imports.parse(script) if script.is_file() else None  # a missing script: HW504 says so
         if tree is None:
             return []
         return [name for name, _ in imports.imported_modules(tree, None)] + _from_names(tree, None)

@@ -82,9 +82,13 @@ def test_usage_error_is_one_clear_line() -> None:
 def test_a_unix_socket_redis_url_works(tmp_path: Path) -> None:
     """REDIS_URL=unix:///path is accepted by config, so the client must work with it (a traceback on every
     command before: TCP keepalive options on a unix socket)."""
+    import shutil
+    import tempfile
+
     from conftest import RedisServer
 
-    socket = tmp_path / "redis.sock"
+    short = Path(tempfile.mkdtemp(prefix="redis-", dir="/tmp"))  # a socket path has at most 107 bytes
+    socket = short / "redis.sock"
     server = RedisServer(tmp_path / "redis", None, "--unixsocket", str(socket), "--unixsocketperm", "700")
     server.start()
     try:
@@ -92,6 +96,7 @@ def test_a_unix_socket_redis_url_works(tmp_path: Path) -> None:
         assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     finally:
         server.stop()
+        shutil.rmtree(short, ignore_errors=True)
 
 
 def test_unreachable_redis_is_one_clear_line_without_password() -> None:

@@ -127,7 +127,9 @@ def check_batch(payloads: list[bytes]) -> list[Event] | None:
         return None
     try:
         return list(map(_decode, payloads))
-    except (msgspec.MsgspecError, RecursionError):  # (msgspec skips an unknown field recursively)
+    except msgspec.MsgspecError:
+        return None
+    except RecursionError:  # (msgspec skips an unknown field recursively: one nested too deep)
         return None
 
 
