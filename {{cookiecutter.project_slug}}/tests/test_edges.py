@@ -157,8 +157,8 @@ def test_an_unclassified_store_error_is_blamed_on_a_job_only_with_proof(services
         wait_until(services.drained, 60, what="drained")
         services.execute(refuse.format("RAISE EXCEPTION 'refused by a trigger';"))
         services.cli("enqueue", "-", input=lines(events[1000:])).check_returncode()
-        reason = "unproven_database_error_p0001"
-        wait_until(lambda: paused_reason(services) == reason, 60, what="paused: unproven")
+        reason = "every_job_failed_database_error_p0001"
+        wait_until(lambda: paused_reason(services) == reason, 60, what="paused: every job failed")
         assert services.status()["dead"] == 1
         services.execute("DROP TRIGGER refuse ON events")
         wait_until(services.drained, 60, what="drained once the trigger is gone")
@@ -217,26 +217,27 @@ def test_oversized_payloads_are_refused_and_dead_lettered_as_a_prefix(services: 
     assert services.status()["dead"] == 1, "a prefix is never requeued as if it were the job"
 
 
-def test_dead_letters_are_bounded(services: Services) -> None:
+def test_dead_letters_are_bounded_by_bytes_loudly_and_stay_requeueable(services: Services) -> None:
     bad = [json.dumps({"id": f"bad-{i}", "amount": "x", "pad": "p" * 1000}).encode() for i in range(300)]
     Queue(services.redis, services.queue_name).enqueue(bad)
-    env = {
-        "DEAD_LETTER_MAX_COUNT": "100",
-        "DEAD_LETTER_MAX_BYTES": "65536",
-        "DEAD_LETTER_PAYLOAD_BYTES": "256",
-    }
+    env = {"DEAD_LETTER_MAX_COUNT": "1000", "DEAD_LETTER_MAX_BYTES": "65536", "PAYLOAD_MAX_BYTES": "16384"}
     with captured_logs() as out, services.worker_thread(**env):
         wait_until(services.drained, 60, what="drained")
-    report = services.status()
+    report = services.cli("status", "--json", **env)
+    status = json.loads(report.stdout)
     dead_key = "{" + services.queue_name + "}:dead"
     kept = sum(len(v) for v in services.redis.hvals(dead_key))
-    assert 0 < report["dead"] <= 100 and kept <= 65536
-    assert report["dead"] + report["dead_dropped"] == 300
-    assert "event=dead_letters_dropped" in out.getvalue()
-    assert f"dropped over the caps: {report['dead_dropped']}" in services.cli("status").stdout
+    assert 0 < status["dead"] < 300 and kept <= 65536 and status["dead_bytes"] == kept
+    assert status["dead"] + status["dead_dropped"] == 300 and status["dead_near_full"]
+    log = out.getvalue()
+    assert "at=error event=dead_letters_dropped" in log and "entries=" in log, "never dropped silently"
+    shown = services.cli("status", **env).stdout
+    assert f"dropped over the caps: {status['dead_dropped']}" in shown and "NEAR FULL" in shown
     records = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
-    assert len(records) == report["dead"]
-    assert all(len(r["payload"]) <= 256 and r["truncated"] for r in records)
+    assert len(records) == status["dead"]
+    assert all(r["payload"].encode() in bad and not r["truncated"] for r in records), "whole payloads"
+    requeued = services.cli("dead", "requeue", **env).stdout
+    assert f"event=dead_requeued queue={services.queue_name} jobs={status['dead']}" in requeued, requeued
 
 
 def test_redis_at_maxmemory_never_crashes_and_drains_when_memory_returns(

@@ -110,7 +110,7 @@ def test_a_redelivered_job_changes_no_table_not_even_a_team_aggregate(
     assert committed, "the crashed worker committed nothing"
     survivor = services.start_worker(command, BATCH_SIZE="200")
     wait_until(services.drained, 90, what="the queue drained after the crash")
-    assert "event=job_reclaimed" in survivor.log.read_text()  # type: ignore[attr-defined]
+    assert "event=jobs_reclaimed" in survivor.log.read_text()  # type: ignore[attr-defined]
     assert daily_counts(services) == expected(events)
     ids = services.stored_ids()
     assert len(ids) == len(set(ids)) == 1200

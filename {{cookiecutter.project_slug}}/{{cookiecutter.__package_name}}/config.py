@@ -45,6 +45,11 @@ SETTINGS: tuple[Setting, ...] = (
         "QUEUE_NAME", "events", "Queue name; all Redis keys are {QUEUE_NAME}:... (one cluster hash slot)."
     ),
     Setting("BATCH_SIZE", "2000", "Jobs taken and stored per batch (1-10000)."),
+    Setting(
+        "READ_MAX_BYTES",
+        "8388608",
+        "Payload bytes taken per batch (64 KiB-1 GiB; one job at least): bounds the worker's memory.",
+    ),
     Setting("POLL_TIMEOUT_MS", "1000", "How long one read waits for jobs, in milliseconds (10-10000)."),
     Setting("HEARTBEAT_SECONDS", "5", "Seconds between heartbeats from the heartbeat thread (0.1-60)."),
     Setting(
@@ -65,16 +70,19 @@ SETTINGS: tuple[Setting, ...] = (
         "1048576",
         "Largest job payload in bytes (1 KiB-512 MiB): enqueue refuses it, the worker dead-letters it.",
     ),
-    Setting("DEAD_LETTER_MAX_COUNT", "10000", "Dead letters kept (1-10000000); the oldest are dropped."),
+    Setting(
+        "DEAD_LETTER_MAX_COUNT", "10000", "Dead letters kept (1-10000000); the oldest are dropped, logged."
+    ),
     Setting(
         "DEAD_LETTER_MAX_BYTES",
         "5242880",
-        "Bytes of dead letters kept in Redis (64 KiB-1 GiB); the oldest are dropped, counted.",
+        "Bytes of dead letters kept in Redis (64 KiB-1 GiB, at least 2x PAYLOAD_MAX_BYTES); the oldest are "
+        "dropped, logged.",
     ),
     Setting(
         "DEAD_LETTER_PAYLOAD_BYTES",
         "8192",
-        "Payload bytes a dead letter keeps (256 B-1 MiB); longer ones keep this prefix, their size and sha1.",
+        "Prefix a dead letter keeps of a payload over PAYLOAD_MAX_BYTES (256 B-1 MiB); others keep it whole.",
     ),
     Setting("LOG_LEVEL", "info", "debug, info, warning or error."),
     Setting(
@@ -100,6 +108,7 @@ class Config:
     database_url: str
     queue_name: str
     batch_size: int
+    read_max_bytes: int
     poll_timeout_ms: int
     heartbeat_seconds: float
     claim_idle_seconds: float
@@ -242,6 +251,13 @@ def load(env: Mapping[str, str] | None = None) -> Config:
             f"CLAIM_IDLE_SECONDS={claim_idle:g} must be at least 3x HEARTBEAT_SECONDS={heartbeat:g}, "
             "or live workers would lose their jobs"
         )
+    payload_max = int(_number(env, "PAYLOAD_MAX_BYTES", 1024, 512 * 2**20, integer=True))
+    dead_max_bytes = int(_number(env, "DEAD_LETTER_MAX_BYTES", 65536, 2**30, integer=True))
+    if dead_max_bytes < 2 * payload_max + 4096:
+        raise ConfigError(
+            f"DEAD_LETTER_MAX_BYTES={dead_max_bytes} must hold two dead letters of PAYLOAD_MAX_BYTES="
+            f"{payload_max} (at least {2 * payload_max + 4096}): a dead letter keeps its whole payload"
+        )
     retry_base = _number(env, "RETRY_BASE_SECONDS", 0, 3600)
     retry_max = _number(env, "RETRY_MAX_SECONDS", 0, 86400)
     if retry_max < retry_base:
@@ -252,6 +268,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         database_url=database_url,
         queue_name=queue_name,
         batch_size=int(_number(env, "BATCH_SIZE", 1, 10000, integer=True)),
+        read_max_bytes=int(_number(env, "READ_MAX_BYTES", 65536, 2**30, integer=True)),
         poll_timeout_ms=int(_number(env, "POLL_TIMEOUT_MS", 10, 10000, integer=True)),
         heartbeat_seconds=heartbeat,
         claim_idle_seconds=claim_idle,
@@ -260,9 +277,9 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         retry_max_seconds=retry_max,
         shutdown_timeout_seconds=_number(env, "SHUTDOWN_TIMEOUT_SECONDS", 1, 28),
         log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS),
-        payload_max_bytes=int(_number(env, "PAYLOAD_MAX_BYTES", 1024, 512 * 2**20, integer=True)),
+        payload_max_bytes=payload_max,
         dead_letter_max_count=int(_number(env, "DEAD_LETTER_MAX_COUNT", 1, 10**7, integer=True)),
-        dead_letter_max_bytes=int(_number(env, "DEAD_LETTER_MAX_BYTES", 65536, 2**30, integer=True)),
+        dead_letter_max_bytes=dead_max_bytes,
         dead_letter_payload_bytes=int(_number(env, "DEAD_LETTER_PAYLOAD_BYTES", 256, 2**20, integer=True)),
         unknown_fields=_choice(env, "UNKNOWN_FIELDS", UNKNOWN_FIELDS),
     )

@@ -111,6 +111,19 @@ PG_SYSTEMIC_CLASSES = {
     "F0": "database_config_error",
     "HV": "foreign_data_error",
 }
+# What libpq says when a connection is refused by the server, which carries no SQLSTATE to psycopg2.
+PG_CONNECT_MESSAGES = (
+    ("too many connections", "too_many_connections"),  # per role or database (Heroku's plans)
+    ("too many clients", "too_many_connections"),  # max_connections
+    ("connection slots are reserved", "too_many_connections"),
+    ("password authentication failed", "database_auth"),
+    ("no password supplied", "database_auth"),
+    ("pg_hba.conf", "database_auth"),
+    ("role ", "database_auth"),  # role "x" does not exist
+    ("database ", "database_does_not_exist"),  # database "x" does not exist
+    ("connection option", "database_url_invalid"),  # invalid ... for connection option "port"
+    ("could not translate host name", "database_host_unknown"),
+)
 PG_JOB_CLASSES = {
     "22": "data_exception",  # a value this job carries: out of range, bad encoding …
     "23": "constraint_violation",  # a constraint this job's row breaks
@@ -122,7 +135,9 @@ def diagnose_postgres(exc: BaseException) -> Diagnosis:
     code = getattr(exc, "pgcode", None)
     if not code:
         if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
-            return systemic("database_unreachable")  # connection lost or refused before the server spoke
+            return systemic(_connect_reason(str(exc)))
+        if isinstance(exc, psycopg2.ProgrammingError) and "dsn" in str(exc).lower():
+            return systemic("database_url_invalid")
         return Diagnosis(Fault.UNKNOWN, "database_error")
     if code in PG_SYSTEMIC_CODES:
         return systemic(PG_SYSTEMIC_CODES[code])
@@ -132,6 +147,15 @@ def diagnose_postgres(exc: BaseException) -> Diagnosis:
         return Diagnosis(Fault.JOB, PG_JOB_CLASSES[code[:2]])
     return Diagnosis(Fault.UNKNOWN, f"database_error_{code.lower()}")
 {%- endif %}
+
+
+def _connect_reason(message: str) -> str:
+    """A refused connection's reason, from libpq's message (the server's FATAL line, or libpq's own)."""
+    fatal = message.partition("FATAL:")[2] or message
+    for words, reason in PG_CONNECT_MESSAGES:
+        if words in fatal and (not words.endswith(" ") or "does not exist" in fatal):
+            return reason
+    return "database_unreachable"  # refused, timed out, lost: the server never answered
 
 
 def diagnose(exc: BaseException) -> Diagnosis:

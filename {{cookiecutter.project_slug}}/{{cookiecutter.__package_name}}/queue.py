@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import accumulate, pairwise, repeat, starmap
@@ -32,6 +31,7 @@ from .validate import UTC
 GROUP = "workers"
 WORKER_FORGET_SECONDS = 3600  # workers silent this long leave the registry (status expires them sooner)
 ACK_CHUNK = 1000  # ids per XACK inside a script (Lua's unpack() has a stack limit)
+DEAD_NEAR_FULL = 0.8  # `status` warns when dead letters fill this share of DEAD_LETTER_MAX_BYTES (or _COUNT)
 
 # Shared by the read and claim scripts: checks one entry's fields (f), returns body, n, problem, size, sha1.
 # Only `j` (payload) and `n` (deliveries before this entry) are ours; anything else is a foreign entry.
@@ -63,13 +63,37 @@ local function entry(f, limit, keep)
 end
 """
 
-# Reads up to ARGV[3] new entries without blocking and returns them as four flat strings (cheap to parse),
-# plus {index, problem, size, sha1} for each foreign or oversized entry. ARGV[4]: size limit, ARGV[5]: prefix.
-# The usual entry (fields j then n=0, within the limit) skips entry(): 10% less Redis time per read.
+# Reads up to ARGV[3] new entries and at most ARGV[6] payload bytes (always one entry at least; an oversized
+# payload counts as its prefix), without blocking. A peek (XRANGE after the group's last delivered id) finds
+# where the budget ends before XREADGROUP takes the entries into the reader's PEL: Streams have no "unread".
+# Returns four flat strings (cheap to parse), plus {index, problem, size, sha1} for each foreign or oversized
+# entry. ARGV[4]: size limit, ARGV[5]: prefix kept. The usual entry (fields j then n=0, within the limit) skips
+# entry(): 10% less Redis time per read.
 _READ_BODY = """
-local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], '>')
+local limit, keep, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local count = tonumber(ARGV[3])
+local groups = redis.pcall('XINFO', 'GROUPS', KEYS[1])
+if groups.err then return redis.error_reply('NOGROUP ' .. groups.err) end
+local last
+for _, g in ipairs(groups) do
+  if g[2] == ARGV[1] then
+    for i = 1, #g, 2 do if g[i] == 'last-delivered-id' then last = g[i + 1] end end
+  end
+end
+if not last then return redis.error_reply('NOGROUP no consumer group ' .. ARGV[1]) end
+local peek = redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', count)
+if not peek or #peek == 0 then return {} end
+local total, fit = 0, 0
+for _, e in ipairs(peek) do
+  local size = 0
+  for j = 2, #e[2], 2 do size = size + #e[2][j] end
+  if size > limit then size = keep end
+  if fit > 0 and total + size > budget then break end
+  total, fit = total + size, fit + 1
+end
+peek = nil
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', fit, 'STREAMS', KEYS[1], '>')
 if not r then return {} end
-local limit, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
 local ids, lens, prior, bodies, problems = {}, {}, {}, {}, {}
 for i, e in ipairs(r[1][2]) do
   local f = e[2]
@@ -87,26 +111,53 @@ for i, e in ipairs(r[1][2]) do
   ids[i], lens[i], prior[i], bodies[i] = e[1], #body, n, body
 end
 local joined = {table.concat(ids, ','), table.concat(lens, ','), table.concat(prior, ',')}
-return {joined[1], joined[2], joined[3], table.concat(bodies), problems}
+return {joined[1], joined[2], joined[3], table.concat(bodies), problems, ''}
 """
 _READ = _ENTRY + _READ_BODY
 
-# Takes over ONE entry idle for ARGV[3] ms (XAUTOCLAIM), returning {id, payload, n, times delivered,
-# problem, size, sha1}. ARGV[4]: size limit, ARGV[5]: prefix kept of an oversized payload.
+# Takes over entries idle for ARGV[3] ms (their worker died or hung), in the reply format of the read script
+# plus, last, how many times each was delivered. Entries delivered once go in a batch of up to ARGV[6] entries
+# and ARGV[7] payload bytes; an entry delivered twice or more (taken over before: it may be what killed its
+# workers) is taken alone, so a job that kills workers only ever takes itself to the dead letters.
+# ARGV[4]: size limit, ARGV[5]: prefix kept of an oversized payload.
 _CLAIM_BODY = """
-local cursor = '0-0'
-for _ = 1, 1000 do
-  local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
-  cursor = r[1]
-  local e = r[2][1]
-  if e and e[2] then
-    local body, n, problem, size, sha1 = entry(e[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
-    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
-    return {e[1], body, n, p[1][4], problem, tostring(size), sha1}
+local limit, keep, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7])
+local idle = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', ARGV[6])
+if #idle == 0 then return {} end
+local take, total = {}, 0
+if idle[1][4] > 1 then
+  take[1] = idle[1][1]
+else
+  for _, p in ipairs(idle) do
+    if p[4] == 1 then
+      local e = redis.call('XRANGE', KEYS[1], p[1], p[1])[1]
+      local size = 0
+      if e then for j = 2, #e[2], 2 do size = size + #e[2][j] end end
+      if size > limit then size = keep end
+      if #take > 0 and total + size > budget then break end
+      total = total + size
+      take[#take + 1] = p[1]
+    end
   end
-  if cursor == '0-0' then return false end
 end
-return false
+local ids, lens, prior, bodies, problems, times = {}, {}, {}, {}, {}, {}
+for _, e in ipairs(redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], unpack(take))) do
+  if e and e[2] then
+    local body, n, problem, size, sha1 = entry(e[2], limit, keep)
+    local i = #ids + 1
+    if problem ~= '' then
+      problems[#problems + 1] = tostring(i - 1)
+      problems[#problems + 1] = problem
+      problems[#problems + 1] = tostring(size)
+      problems[#problems + 1] = sha1
+    end
+    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+    ids[i], lens[i], prior[i], bodies[i], times[i] = e[1], #body, n, body, p[1][4]
+  end
+end
+if #ids == 0 then return {} end
+local joined = {table.concat(ids, ','), table.concat(lens, ','), table.concat(prior, ',')}
+return {joined[1], joined[2], joined[3], table.concat(bodies), problems, table.concat(times, ',')}
 """
 _CLAIM = _ENTRY + _CLAIM_BODY
 
@@ -177,9 +228,18 @@ if pending[1] > 0 then keep_from = pending[2] end
 return redis.call('XTRIM', KEYS[1], 'MINID', '~', keep_from)
 """
 
-# Moves retries that are due from the sorted set back to the stream. Member: "<deliveries>|<entry>|<payload>".
-_PROMOTE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 500)
+# Redis's clock, in seconds: the one clock every worker shares (a worker's own may be minutes off).
+_NOW = """
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+"""
+
+# Moves retries that are due (by Redis's clock) from the sorted set back to the stream.
+# Member: "<deliveries>|<entry>|<payload>".
+_PROMOTE = _NOW + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', string.format('%.3f', now()), 'LIMIT', 0, 500)
 for _, m in ipairs(due) do
   local n, body = string.match(m, '^(%d+)|[^|]*|(.*)$')
   redis.call('XADD', KEYS[1], '*', 'j', body, 'n', n)
@@ -192,22 +252,24 @@ return #due
 # Settles a batch atomically: schedules retries, writes dead letters (bounded: oldest dropped, counted), acks.
 # Writes that Redis refuses over maxmemory come first, so a refusal leaves nothing half done; a batch with
 # nothing to retry or dead-letter is a bare XACK, which Redis allows over maxmemory (and which frees memory).
-# KEYS: stream, retry, dead, dead order, dead stats. ARGV: group, now, max count, max bytes, #retries, #dead,
-# then (member, due) per retry, (entry, record) per dead letter, then the ids to ack. Returns #dropped.
+# KEYS: stream, retry, dead, dead order, dead stats. ARGV: group, (unused), max count, max bytes, #retries,
+# #dead, then (member, delay in seconds) per retry, (entry, record) per dead letter, then the ids to ack.
+# Returns the entries of the dead letters dropped (oldest first) to stay within the caps.
 _FINISH_BODY = """
 local nr, nd = tonumber(ARGV[5]), tonumber(ARGV[6])
+local t = now()
 local i = 7
 for _ = 1, nr do
-  redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+  redis.call('ZADD', KEYS[2], string.format('%.3f', t + tonumber(ARGV[i + 1])), ARGV[i])
   i = i + 2
 end
-local dropped = 0
+local dropped = {}
 if nd > 0 then
   local added = 0
   for _ = 1, nd do
     added = added + #ARGV[i + 1] - redis.call('HSTRLEN', KEYS[3], ARGV[i])
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
-    redis.call('ZADD', KEYS[4], ARGV[2], ARGV[i])
+    redis.call('ZADD', KEYS[4], string.format('%.3f', t), ARGV[i])
     i = i + 2
   end
   local bytes = redis.call('HINCRBY', KEYS[5], 'bytes', added)
@@ -217,17 +279,27 @@ if nd > 0 then
     if #oldest == 0 then break end
     bytes = bytes - redis.call('HSTRLEN', KEYS[3], oldest[1])
     count = count - redis.call('HDEL', KEYS[3], oldest[1])
-    dropped = dropped + 1
+    dropped[#dropped + 1] = oldest[1]
   end
   redis.call('HSET', KEYS[5], 'bytes', bytes)
-  if dropped > 0 then redis.call('HINCRBY', KEYS[5], 'dropped', dropped) end
+  if #dropped > 0 then redis.call('HINCRBY', KEYS[5], 'dropped', #dropped) end
 end
 chunks(ARGV[i], ACK_CHUNK, function() return true end, function(ids)
   redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
 end)
 return dropped
 """.replace("ACK_CHUNK", str(ACK_CHUNK))
-_FINISH = _CHUNKS + _FINISH_BODY
+_FINISH = _NOW + _CHUNKS + _FINISH_BODY
+
+# Records a worker alive (and paused, if it is) by Redis's clock; forgets those silent for ARGV[2] seconds.
+# KEYS: workers, worker states. ARGV: worker, forget after, state ("" when working).
+_HEARTBEAT = _NOW + """
+local t = now()
+redis.call('ZADD', KEYS[1], string.format('%.3f', t), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.3f', t - tonumber(ARGV[2])))
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) else redis.call('HDEL', KEYS[2], ARGV[1]) end
+return 1
+"""
 
 
 class Job(NamedTuple):
@@ -247,18 +319,23 @@ class Job(NamedTuple):
 
 
 class Limits(NamedTuple):
-    """The size limits a queue applies (PAYLOAD_MAX_BYTES, DEAD_LETTER_*)."""
+    """The size limits a queue applies (PAYLOAD_MAX_BYTES, READ_MAX_BYTES, DEAD_LETTER_*)."""
 
     payload_max_bytes: int
     dead_max_count: int
     dead_max_bytes: int
-    dead_payload_bytes: int
+    dead_payload_bytes: int  # kept of a payload over PAYLOAD_MAX_BYTES (only its prefix is ever read)
+    read_max_bytes: int = 8 * 2**20
 
     @classmethod
     def of(cls, config: Config | None = None) -> Limits:
         c = config or config_module.load({})
         return cls(
-            c.payload_max_bytes, c.dead_letter_max_count, c.dead_letter_max_bytes, c.dead_letter_payload_bytes
+            c.payload_max_bytes,
+            c.dead_letter_max_count,
+            c.dead_letter_max_bytes,
+            c.dead_letter_payload_bytes,
+            c.read_max_bytes,
         )
 
 
@@ -324,23 +401,27 @@ def checked(entry: str, fields: dict[bytes, bytes], limits: Limits, prior_delive
     return Job(entry, body, int(n) + prior_delivered, problem, size, sha1)
 
 
-def dead_record(job: Job, error: str, at: str, worker: str, keep: int) -> str:
-    """One dead letter as JSON: the error, a payload prefix of at most `keep` bytes, the size and sha1."""
+def dead_record(job: Job, error: str, at: str, worker: str) -> str:
+    """One dead letter as JSON: the error, the whole payload (of an oversized one, the prefix read), the size
+    and sha1. Whole, so that `dead requeue` can always put it back."""
     size = job.size if job.size >= 0 else len(job.payload)
-    prefix = job.payload[:keep]
-    return json.dumps(
-        {
-            "entry": job.entry_id,
-            "error": error,
-            "deliveries": job.deliveries,
-            "failed_at": at,
-            "worker": worker,
-            "payload": prefix.decode("utf-8", "surrogateescape"),
-            "size": size,
-            "sha1": job.sha1 or hashlib.sha1(job.payload).hexdigest(),
-            "truncated": size > len(prefix),
-        }
-    )
+    record = {
+        "entry": job.entry_id,
+        "error": error,
+        "deliveries": job.deliveries,
+        "failed_at": at,
+        "worker": worker,
+        "payload": job.payload.decode("utf-8", "surrogateescape"),
+        "size": size,
+        "sha1": job.sha1 or hashlib.sha1(job.payload).hexdigest(),
+        "truncated": size > len(job.payload),
+    }
+    text = json.dumps(record, ensure_ascii=False)  # compact: dead letters count against DEAD_LETTER_MAX_BYTES
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # bytes that are not UTF-8 (kept as surrogates): escaped, \udcXX
+        text = json.dumps(record)
+    return text
 
 
 class Queue:
@@ -358,6 +439,7 @@ class Queue:
         self._promote = client.register_script(_PROMOTE)
         self._trim = client.register_script(_TRIM)
         self._finish = client.register_script(_FINISH)
+        self._heartbeat = client.register_script(_HEARTBEAT)
 
     # --- producers ----------------------------------------------------------------------------------------
 
@@ -394,17 +476,21 @@ class Queue:
     # --- consumers ----------------------------------------------------------------------------------------
 
     def read(self, consumer: str, count: int, block_ms: int) -> list[Job]:
-        """Up to `count` new jobs for this consumer, waiting up to block_ms when there are none."""
+        """Up to `count` new jobs and READ_MAX_BYTES of payloads (one job at least) for this consumer, waiting
+        up to block_ms when there are none."""
         try:
             limits = self.limits
             found: list[Any] = self._read(
                 keys=[self.keys.stream],
-                args=[GROUP, consumer, count, limits.payload_max_bytes, limits.dead_payload_bytes],
-            )
+                args=[
+                    GROUP, consumer, count, limits.payload_max_bytes, limits.dead_payload_bytes,
+                    limits.read_max_bytes,
+                ],
+            )  # fmt: skip
             if found:
                 return self._jobs(*found)
-            reply = self.redis.xreadgroup(
-                GROUP, consumer, {self.keys.stream: ">"}, count=count, block=block_ms
+            reply = self.redis.xreadgroup(  # blocks for the next entry, then returns: one entry, not a flood
+                GROUP, consumer, {self.keys.stream: ">"}, count=1, block=block_ms
             )
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
@@ -420,15 +506,20 @@ class Queue:
         return jobs
 
     @staticmethod
-    def _jobs(ids: bytes, lens: bytes, prior: bytes, bodies: bytes, problems: list[bytes]) -> list[Job]:
-        """The read script's reply as Jobs: in C as far as possible (map, zip), as this runs for every job."""
+    def _jobs(
+        ids: bytes, lens: bytes, prior: bytes, bodies: bytes, problems: list[bytes], times: bytes = b""
+    ) -> list[Job]:
+        """The read (or claim) script's reply as Jobs: in C as far as possible (map, zip), as this runs for
+        every job. `times`: how often each was delivered (claim); empty for a read (once)."""
         names = ids.decode().split(",")
         ends = list(accumulate(map(int, lens.split(b","))))
         if len(ends) != len(names) or ends[-1] != len(bodies):
             raise ValueError(f"read script reply: {len(names)} ids, {len(ends)} sizes, {len(bodies)} bytes")
         payloads = map(bodies.__getitem__, starmap(slice, pairwise([0, *ends])))
-        if prior.count(b"0") == len(names) and len(prior) == 2 * len(names) - 1:  # all "0": new entries
-            deliveries: Iterable[int] = repeat(1)
+        if times:
+            deliveries: Iterable[int] = [int(n) + int(t) for n, t in zip(prior.split(b","), times.split(b","))]
+        elif prior.count(b"0") == len(names) and len(prior) == 2 * len(names) - 1:  # all "0": new entries
+            deliveries = repeat(1)
         else:
             deliveries = [int(n) + 1 for n in prior.split(b",")]
         fields = zip(names, payloads, deliveries, repeat(""), repeat(-1), repeat(""))
@@ -440,24 +531,24 @@ class Queue:
             )
         return jobs
 
-    def claim(self, consumer: str, min_idle_ms: int) -> Job | None:
-        """Take over one job idle for at least min_idle_ms (its worker died or hung), or None."""
+    def claim(self, consumer: str, min_idle_ms: int, count: int = 1) -> list[Job]:
+        """Take over jobs idle for at least min_idle_ms (their worker died or hung): up to `count` jobs and
+        READ_MAX_BYTES that were delivered once, or one job delivered more often (it may kill workers)."""
         try:
             limits = self.limits
-            found = self._claim(
+            found: list[Any] = self._claim(
                 keys=[self.keys.stream],
-                args=[GROUP, consumer, min_idle_ms, limits.payload_max_bytes, limits.dead_payload_bytes],
-            )
+                args=[
+                    GROUP, consumer, min_idle_ms, limits.payload_max_bytes, limits.dead_payload_bytes, count,
+                    limits.read_max_bytes,
+                ],
+            )  # fmt: skip
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
             self.ensure_group()
-            return None
-        if not found:
-            return None
-        entry, body, prior, delivered, problem, whole, sha1 = found
-        size = int(whole) if sha1 else -1
-        return Job(_text(entry), body, int(prior) + int(delivered), _text(problem), size, _text(sha1))
+            return []
+        return self._jobs(*found) if found else []
 
     def finish(
         self,
@@ -465,31 +556,31 @@ class Queue:
         retry: Sequence[tuple[Job, float]] = (),
         dead: Sequence[tuple[Job, str]] = (),
         worker: str = "",
-    ) -> int:
-        """Atomically: ack `done`, schedule `retry` (job, due epoch s), dead-letter `dead`; returns how many
-        old dead letters were dropped to stay within the caps.
+    ) -> list[str]:
+        """Atomically: ack `done`, schedule `retry` (job, delay in seconds, by Redis's clock), dead-letter
+        `dead`; returns the entries of the old dead letters dropped to stay within the caps.
 
         Over maxmemory Redis refuses the writes but not XACK: `done` is then acked on its own (which frees
         memory) and the error is raised, so the caller keeps `retry` and `dead` and tries again later.
         """
         if not (done or retry or dead):
-            return 0
+            return []
         limits = self.limits
         args: list[str | bytes | float | int] = [
-            GROUP, time.time(), limits.dead_max_count, limits.dead_max_bytes, len(retry), len(dead),
+            GROUP, 0, limits.dead_max_count, limits.dead_max_bytes, len(retry), len(dead),
         ]  # fmt: skip
-        for job, due in retry:
-            args += [f"{job.deliveries}|{job.entry_id}|".encode() + job.payload, due]
+        for job, delay in retry:
+            args += [f"{job.deliveries}|{job.entry_id}|".encode() + job.payload, round(delay, 3)]
         at = _now_iso()
         for job, error in dead:
-            args += [job.entry_id, dead_record(job, error, at, worker, limits.dead_payload_bytes)]
+            args += [job.entry_id, dead_record(job, error, at, worker)]
         acked = [job.entry_id for job in done]
         acked += [job.entry_id for job, _ in retry]
         acked += [job.entry_id for job, _ in dead]
         args.append(",".join(acked))
         keys = [self.keys.stream, self.keys.retry, self.keys.dead, self.keys.dead_order, self.keys.dead_stats]
         try:
-            return int(self._finish(keys=keys, args=args))
+            return [_text(entry) for entry in self._finish(keys=keys, args=args)]
         except redis.ResponseError:
             if done and (retry or dead):
                 self.ack(done)
@@ -517,10 +608,14 @@ class Queue:
             args += [job.entry_id, job.payload, job.deliveries - 1]
         return int(self._release(keys=[self.keys.stream], args=args)) if jobs else 0
 
-    def promote(self, now: float | None = None) -> int:
-        """Move retries whose time has come back to the stream; returns how many."""
-        now = time.time() if now is None else now
-        return int(self._promote(keys=[self.keys.stream, self.keys.retry], args=[now]))
+    def promote(self) -> int:
+        """Move retries whose time has come (by Redis's clock) back to the stream; returns how many."""
+        return int(self._promote(keys=[self.keys.stream, self.keys.retry]))
+
+    def now(self) -> float:
+        """Redis's clock (TIME), the one every worker shares."""
+        seconds, micros = self.redis.time()
+        return float(seconds) + micros / 1e6
 
     def heartbeat(
         self,
@@ -535,15 +630,7 @@ class Queue:
         """
         if holding:
             self._touch(keys=[self.keys.stream], args=[GROUP, consumer, ",".join(holding)])
-        now = time.time()
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(self.keys.workers, {consumer: now})
-        pipe.zremrangebyscore(self.keys.workers, "-inf", now - forget_after)
-        if state:
-            pipe.hset(self.keys.worker_state, consumer, state)
-        else:
-            pipe.hdel(self.keys.worker_state, consumer)
-        pipe.execute()
+        self._heartbeat(keys=[self.keys.workers, self.keys.worker_state], args=[consumer, forget_after, state])
 
     def leave(self, consumer: str) -> None:
         """Forget this worker; its consumer is deleted only when it holds nothing."""
@@ -567,8 +654,9 @@ class Queue:
         pipe.hlen(self.keys.dead)
         pipe.zrange(self.keys.workers, 0, -1, withscores=True)
         pipe.hgetall(self.keys.worker_state)
-        pipe.hget(self.keys.dead_stats, "dropped")
-        length, retrying, dead, workers, states, dropped = pipe.execute()
+        pipe.hmget(self.keys.dead_stats, "dropped", "bytes")
+        pipe.time()
+        length, retrying, dead, workers, states, (dropped, dead_bytes), (seconds, micros) = pipe.execute()
         try:
             summary = self.redis.xpending(self.keys.stream, GROUP)
             groups = self.redis.xinfo_groups(self.keys.stream)
@@ -578,7 +666,7 @@ class Queue:
         in_flight = int(summary.get("pending") or 0)
         lag = next((g.get("lag") for g in groups if _text(g["name"]) == GROUP), None)
         queued = int(lag) if lag is not None else max(0, int(length) - in_flight)  # lag: Redis 7+
-        now = time.time()
+        now = float(seconds) + micros / 1e6  # Redis's clock: the one the heartbeats were written with
         listed = [self._worker(_text(m), score, now, holding, states, gone_after) for m, score in workers]
         gone = [w["id"] for w in listed if w["gone"]]
         if gone:
@@ -591,6 +679,10 @@ class Queue:
             "retrying": int(retrying),
             "dead": int(dead),
             "dead_dropped": int(dropped or 0),
+            "dead_bytes": int(dead_bytes or 0),
+            "dead_max_bytes": self.limits.dead_max_bytes,
+            "dead_near_full": int(dead_bytes or 0) >= DEAD_NEAR_FULL * self.limits.dead_max_bytes
+            or int(dead) >= DEAD_NEAR_FULL * self.limits.dead_max_count,
             "redis": self.memory(),
             "workers": listed,
         }
@@ -639,8 +731,9 @@ class Queue:
     def requeue_dead(self) -> tuple[int, int]:
         """Put every dead letter back on the queue as a fresh job (delivery count reset).
 
-        Returns (requeued, kept): a dead letter that holds only a prefix of its payload (too large, or a
-        foreign entry) cannot be requeued; it stays, for the producer to resend.
+        Returns (requeued, kept): a dead letter keeps its whole payload, except for a payload over
+        PAYLOAD_MAX_BYTES (only a prefix was read) or a foreign entry: those cannot be requeued; they stay,
+        for the producer to resend.
         """
         moved = kept = 0
         for field, value in self.redis.hgetall(self.keys.dead).items():

@@ -4,11 +4,15 @@ A batch is stored before it is acked, so a crash at any instant leaves its jobs 
 stored once thanks to the store's idempotency), never acked-but-unstored. Every error is diagnosed by what it
 means (faults.py): a *systemic* fault (Redis or PostgreSQL down, read-only, privileges revoked, schema
 missing, out of memory) fails every job, so the worker keeps the batch, pauses with backoff (one
-`event=paused` line per try, shown by `status`) and resumes by itself. A *job* fault (invalid, the team's
-transform failing on it, a constraint it violates) splits the batch in halves until the failing jobs are
-alone; only those are retried later and then dead-lettered. An *unknown* store error is blamed on a job only
-when another job of the same batch stored; otherwise it counts as systemic. Foreign or oversized entries are
-dead-lettered at once.
+`event=paused` line per try, shown by `status`) and resumes by itself. Any other failure (a constraint, a
+data error, the team's transform raising, an unclassified error) splits the batch in halves until the
+failing jobs are alone, and is blamed on those jobs only with proof that the store works: another job of
+the same batch stored (or, for a job alone, another job stored since the last failure). A fault that fails
+every job is not a bad job: without proof the worker pauses (`every_job_failed_<reason>`), keeps the batch
+and tries again, adding newly read jobs as the probe. Foreign or oversized entries are dead-lettered at once.
+
+On SIGTERM nothing new is handed to the store thread: it finishes the batch it holds (one batch), and every
+batch read but not stored is handed back at once.
 """
 
 from __future__ import annotations
@@ -40,10 +44,15 @@ from .validate import UTC
 
 RECONNECT_BASE_SECONDS = 0.2
 RECONNECT_MAX_SECONDS = 10.0
-RECLAIM_PER_ROUND = 500  # singletons taken over per round before new work gets a turn
+RECLAIM_PER_ROUND = 10  # batches taken over per maintenance round before new work gets a turn
+EVERY_JOB_FAILED = "every_job_failed_"  # a pause's reason when no job of a batch could be stored
 STUCK_AFTER_CLAIM_IDLES = 10  # a batch held this many CLAIM_IDLE_SECONDS is let go: the heartbeat stops on it
 # A batch handed to the store thread: (token of its place in `waiting`, jobs, prepared rows or None).
 Handoff = tuple[int | None, list[Job], Prepared | None]
+
+
+class Stopping(Exception):
+    """Raised inside a batch when a shutdown was requested: the batch is handed back, not finished."""
 
 
 class Paused(Exception):
@@ -77,7 +86,7 @@ class Outcome:
     stored: int = 0
     splits: int = 0
     saves: int = 0  # store calls that succeeded with rows in them: proof that the store works
-    unknown: str = ""  # the reason of the last failure that could not be classified
+    reason: str = ""  # the reason of the last failure (its diagnosis), for the pause when nothing stored
     deferred: list[tuple[Job, str]] = field(default_factory=list)  # unproven: retried, delivery not counted
 
 
@@ -98,9 +107,10 @@ class Worker:
         self.tokens = itertools.count()
         self.paused: dict[str, tuple[str, float]] = {}  # where -> (reason, since epoch s)
         self.store_ok_at = float("-inf")  # monotonic time of the last store call that stored rows
-        self.unknown_at = float("-inf")  # monotonic time of the last store error that could not be classified
         self.reported_stuck: set[float] = set()
-        self.handoff: pyqueue.Queue[Handoff | None] = pyqueue.Queue(maxsize=1)
+        self.handoff: pyqueue.Queue[Handoff] = pyqueue.Queue(maxsize=1)
+        self.failed_at = float("-inf")  # monotonic time of the last failure not yet blamed on its job
+        self.deferrals = 0  # lone jobs deferred in a row without proof: their retry delay grows
         self.crashed = False
         self.heartbeat = Heartbeat(
             Queue(connect(config), config.queue_name, limits),
@@ -130,9 +140,10 @@ class Worker:
                 storer.start()
                 self.read_loop()
         finally:
-            self.handoff.put(None)  # the store thread finishes what it was given, then stops
+            self.shutdown.requested.set()  # the store thread finishes the batch it holds, hands back the rest
             if storer.is_alive():
                 storer.join()
+            self.hand_back_waiting()
             self.heartbeat.stop()
             try:
                 self.queue.leave(self.id)
@@ -238,25 +249,51 @@ class Worker:
             prepared = None
         token = next(self.tokens)
         self.waiting[token] = (time.monotonic(), self.holding["reading"])  # held while it waits its turn
-        self.handoff.put((token, jobs, prepared))  # waits while the store thread is busy with the last one
         self.holding["reading"] = []
+        while True:  # waits while the store thread is busy with the last batch, but not past a shutdown
+            try:
+                self.handoff.put((token, jobs, prepared), timeout=0.1)
+                return
+            except pyqueue.Full:
+                if self.shutdown.requested.is_set():
+                    self.waiting.pop(token, None)
+                    self.hand_back(clean)
+                    return
 
     def store_loop(self) -> None:
         try:
-            while (item := self.handoff.get()) is not None:
-                token, jobs, prepared = item
-                self.handle(jobs, prepared, token)
-                self.handoff.task_done()
+            while True:
+                try:
+                    token, jobs, prepared = self.handoff.get(timeout=0.1)
+                except pyqueue.Empty:
+                    if self.shutdown.requested.is_set():
+                        return
+                    continue
+                try:
+                    if self.shutdown.requested.is_set():  # nothing new after SIGTERM: back to the queue
+                        self.waiting.pop(token, None)  # type: ignore[arg-type]
+                        self.hand_back([job for job in jobs if not job.problem])
+                    else:
+                        self.handle(jobs, prepared, token)
+                finally:
+                    self.handoff.task_done()
         except Exception as exc:  # a bug: stop taking work; jobs in hand stay pending for another worker
             self.crashed = True
             logs.error("worker_crashed", worker=self.id, error=describe(exc))
             self.shutdown.requested.set()
-            self.handoff.task_done()
-            while self.handoff.get() is not None:
-                self.handoff.task_done()
+
+    def hand_back_waiting(self) -> None:
+        """After the store thread stopped: hand back a batch still waiting in the hand-off queue."""
+        try:
+            token, jobs, _ = self.handoff.get_nowait()
+        except pyqueue.Empty:
+            return
+        self.waiting.pop(token, None)  # type: ignore[arg-type]
+        self.hand_back([job for job in jobs if not job.problem])
 
     def maintain(self) -> None:
-        """Move due retries back to the queue, then take over jobs of dead workers, one at a time."""
+        """Move due retries back to the queue, then take over jobs of dead workers: in batches the first time,
+        alone when taken over before (see Queue.claim)."""
         self.queue.trim()
         promoted = self.queue.promote()
         if promoted:
@@ -265,20 +302,38 @@ class Worker:
         for _ in range(RECLAIM_PER_ROUND):
             if self.shutdown.requested.is_set():
                 return
-            job = self.queue.claim(self.id, min_idle_ms)
-            if job is None:
+            jobs = self.queue.claim(self.id, min_idle_ms, self.config.batch_size)
+            if not jobs:
                 return
-            logs.info("job_reclaimed", entry=job.entry_id, deliveries=job.deliveries)
-            if job.deliveries > self.config.max_deliveries:
+            logs.info(
+                "jobs_reclaimed",
+                jobs=len(jobs),
+                first=jobs[0].entry_id,
+                last=jobs[-1].entry_id,
+                deliveries=max(job.deliveries for job in jobs),
+            )
+            # One delivery is free: the batch taken over the first time, which may have died of another job.
+            dead = [job for job in jobs if job.deliveries > self.config.max_deliveries + 1]
+            if dead:
                 error = (
-                    f"delivered {job.deliveries - 1} times without an ack: its worker died or hung while "
+                    f"delivered {dead[0].deliveries - 1} times without an ack: its worker died or hung while "
                     "processing it (a job that kills the worker?)"
                 )
-                self.queue.finish([], dead=[(job, error)], worker=self.id)
-                logs.warning("job_dead", entry=job.entry_id, deliveries=job.deliveries, error=error)
-            else:
-                self.handoff.put((None, [job], None))
-                self.handoff.join()  # one at a time: if it kills the worker, no other job was delivered too
+                self.queue.finish([], dead=[(job, error) for job in dead], worker=self.id)
+                for job in dead:
+                    logs.warning("job_dead", entry=job.entry_id, deliveries=job.deliveries, error=error)
+            rest = [job for job in jobs if job.deliveries <= self.config.max_deliveries + 1]
+            if len(rest) == 1 and rest[0].deliveries > 2:  # taken over before: alone, and nothing beside it
+                self.submit(rest)
+                self.wait_stored()  # if it kills the worker, no other job was delivered with it
+            elif rest:
+                self.submit(rest)
+
+    def wait_stored(self) -> None:
+        """Wait until the store thread has settled everything handed to it (or a shutdown)."""
+        with self.handoff.all_tasks_done:
+            while self.handoff.unfinished_tasks and not self.shutdown.requested.is_set():
+                self.handoff.all_tasks_done.wait(0.1)
 
     def pause(self, where: str, diagnosis: Diagnosis, error: str, failures: int) -> None:
         """Wait with backoff before trying again; one line per try; `status` shows it (via the heartbeat)."""
@@ -302,8 +357,9 @@ class Worker:
         """Store a batch and settle every job in it; while a systemic fault lasts, pause and try again."""
         self.hold("storing", jobs)
         self.waiting.pop(token, None)  # type: ignore[arg-type]
+        jobs = list(jobs)
         foreign = [(job, job.problem) for job in jobs if job.problem]
-        clean = [job for job in jobs if not job.problem] if foreign else jobs
+        clean = [job for job in jobs if not job.problem]
         failures = 0
         outcome: Outcome | None = None
         try:
@@ -316,9 +372,13 @@ class Worker:
                             self.attempt(clean, outcome, prepared)
                         self.prove(outcome, lone=len(clean) == 1)
                     self.settle(outcome)
+                except Stopping:
+                    self.hand_back(clean)  # foreign entries stay pending: the taker dead-letters them
+                    return
                 except (Paused, redis.RedisError) as exc:
+                    unproven = isinstance(exc, Paused) and exc.diagnosis.reason.startswith(EVERY_JOB_FAILED)
                     if isinstance(exc, Paused):
-                        outcome = None  # the store refused: store the batch again
+                        outcome, prepared = None, None  # the store refused: store the batch again
                     failures += 1
                     if not self.shutdown.requested.is_set():
                         diagnosis = exc.diagnosis if isinstance(exc, Paused) else self.diagnose(exc)
@@ -326,6 +386,12 @@ class Worker:
                     if self.shutdown.requested.is_set():
                         self.hand_back(clean)  # foreign entries stay pending: the taker dead-letters them
                         return
+                    if unproven:  # the probe: newly read jobs join the batch; if they store, it was the jobs'
+                        added = self.take_waiting(len(clean))
+                        jobs += added
+                        clean += [job for job in added if not job.problem]
+                        foreign += [(job, job.problem) for job in added if job.problem]
+                        self.hold("storing", jobs)
                     continue
                 self.resume("store")
                 logs.info(
@@ -341,8 +407,22 @@ class Worker:
         finally:
             self.holding["storing"] = []
 
+    def take_waiting(self, holding: int) -> list[Job]:
+        """The batch waiting in the hand-off queue, if any and if this batch is under BATCH_SIZE."""
+        if holding >= self.config.batch_size:
+            return []
+        try:
+            token, jobs, _ = self.handoff.get_nowait()
+        except pyqueue.Empty:
+            return []
+        self.handoff.task_done()
+        self.waiting.pop(token, None)  # type: ignore[arg-type]
+        return jobs
+
     def attempt(self, jobs: Sequence[Job], outcome: Outcome, prepared: Prepared | None = None) -> None:
         """Prepare and store jobs; a job fault splits them to isolate the failing ones; systemic: Paused."""
+        if self.shutdown.requested.is_set() and outcome.splits:
+            raise Stopping  # isolating failing jobs can take long: not past a shutdown
         try:
             if prepared is None:
                 prepared = prepare(jobs)
@@ -370,8 +450,7 @@ class Worker:
         """Halve the jobs and try each half, until a failing job is alone: that one has failed."""
         if len(jobs) == 1:
             outcome.failed.append((jobs[0], error))
-            if diagnosis.fault is Fault.UNKNOWN:
-                outcome.unknown = diagnosis.reason
+            outcome.reason = diagnosis.reason
             return
         outcome.splits += 1
         middle = len(jobs) // 2
@@ -379,38 +458,42 @@ class Worker:
         self.attempt(jobs[middle:], outcome)
 
     def prove(self, outcome: Outcome, lone: bool) -> None:
-        """An unclassified store error is blamed on the job only with proof that the store works: another
-        job of the same batch stored, or (a job alone) other jobs stored since the last such error. Without
-        proof a lone job is deferred (retried later, its delivery not counted) so that other jobs can give
-        the proof, and a batch of several is a systemic fault (pause)."""
-        if not outcome.unknown:
+        """A failure is blamed on its job only with proof that the store works: another job of the same batch
+        stored, or (a job alone) other jobs stored since the last failure. Without proof a lone job is
+        deferred (retried later, its delivery not counted, with a growing delay) so that other jobs can
+        give the proof, and a batch of several is a fault of the system, not of every job in it: pause."""
+        if not outcome.failed:
+            if outcome.saves:
+                self.deferrals = 0
             return
-        proven = outcome.saves > 0 or (lone and self.store_ok_at > self.unknown_at)
-        self.unknown_at = time.monotonic()
+        proven = outcome.saves > 0 or (lone and self.store_ok_at > self.failed_at)
+        self.failed_at = time.monotonic()
         if proven:
+            self.deferrals = 0
             return
         if lone:
+            self.deferrals += 1
             outcome.deferred, outcome.failed = outcome.failed, []
             return
-        error = outcome.failed[-1][1] if outcome.failed else outcome.unknown
-        raise Paused(Diagnosis(Fault.SYSTEMIC, f"unproven_{outcome.unknown}"), error)
+        error = outcome.failed[-1][1]
+        raise Paused(Diagnosis(Fault.SYSTEMIC, f"{EVERY_JOB_FAILED}{outcome.reason}"), error)
 
     def settle(self, outcome: Outcome) -> None:
         """Ack what is done, dead-letter what is refused or out of deliveries, schedule the rest to retry."""
         retry: list[tuple[Job, float]] = []
         dead = list(outcome.refused)
         for job, error in outcome.deferred:  # the same delivery count when it comes back
-            delay = self.retry_delay(job.deliveries)
-            retry.append((job._replace(deliveries=job.deliveries - 1), time.time() + delay))
+            delay = self.retry_delay(self.deferrals)
+            retry.append((job._replace(deliveries=job.deliveries - 1), delay))
             logs.warning(
-                "job_deferred", entry=job.entry_id, in_s=round(delay, 2), reason=outcome.unknown, error=error
+                "job_deferred", entry=job.entry_id, in_s=round(delay, 2), reason=outcome.reason, error=error
             )
         for job, error in outcome.failed:
             if job.deliveries >= self.config.max_deliveries:
                 dead.append((job, error))
             else:
                 delay = self.retry_delay(job.deliveries)
-                retry.append((job, time.time() + delay))
+                retry.append((job, delay))
                 logs.warning(
                     "job_retry",
                     entry=job.entry_id,
@@ -423,9 +506,10 @@ class Worker:
             logs.warning("job_dead", entry=job.entry_id, deliveries=job.deliveries, error=error)
         if dropped:
             limits = self.queue.limits
-            logs.warning(
+            logs.error(
                 "dead_letters_dropped",
-                dropped=dropped,
+                dropped=len(dropped),
+                entries=",".join(dropped[:20]) + (",..." if len(dropped) > 20 else ""),
                 max_count=limits.dead_max_count,
                 max_bytes=limits.dead_max_bytes,
                 detail="the oldest dead letters were dropped to stay within DEAD_LETTER_MAX_COUNT/_BYTES",
