@@ -140,8 +140,9 @@ def status(queue: Queue, as_json: bool, out: IO[str], gone_after: float | None =
     if report["dead_near_full"]:
         out.write(
             f"dead letters: NEAR FULL, {report['dead_bytes'] / 2**20:.1f} of "
-            f"{report['dead_max_bytes'] / 2**20:.1f} MiB (DEAD_LETTER_MAX_BYTES) or near DEAD_LETTER_MAX_COUNT: "
-            "the oldest are dropped next; `dead list`, fix, `dead requeue`, or raise the caps\n"
+            f"{report['dead_max_bytes'] / 2**20:.1f} MiB (DEAD_LETTER_MAX_BYTES) or near "
+            "DEAD_LETTER_MAX_COUNT: the oldest are dropped next; `dead list`, fix, `dead requeue`, or raise "
+            "the caps\n"
         )
     memory = report["redis"]
     if memory.get("full"):

@@ -66,9 +66,9 @@ end
 # Reads up to ARGV[3] new entries and at most ARGV[6] payload bytes (always one entry at least; an oversized
 # payload counts as its prefix), without blocking. A peek (XRANGE after the group's last delivered id) finds
 # where the budget ends before XREADGROUP takes the entries into the reader's PEL: Streams have no "unread".
-# Returns four flat strings (cheap to parse), plus {index, problem, size, sha1} for each foreign or oversized
-# entry. ARGV[4]: size limit, ARGV[5]: prefix kept. The usual entry (fields j then n=0, within the limit) skips
-# entry(): 10% less Redis time per read.
+# Returns four flat strings (cheap to parse), plus {index, problem, size, sha1} for each foreign or
+# oversized entry. ARGV[4]: size limit, ARGV[5]: prefix kept. The usual entry (fields j then n=0, within the
+# limit) skips entry(): 10% less Redis time per read.
 _READ_BODY = """
 local limit, keep, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local count = tonumber(ARGV[3])
@@ -238,7 +238,7 @@ end
 
 # Moves retries that are due (by Redis's clock) from the sorted set back to the stream.
 # Member: "<deliveries>|<entry>|<payload>".
-_PROMOTE = _NOW + """
+_PROMOTE_BODY = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', string.format('%.3f', now()), 'LIMIT', 0, 500)
 for _, m in ipairs(due) do
   local n, body = string.match(m, '^(%d+)|[^|]*|(.*)$')
@@ -247,6 +247,7 @@ for _, m in ipairs(due) do
 end
 return #due
 """
+_PROMOTE = _NOW + _PROMOTE_BODY
 
 
 # Settles a batch atomically: schedules retries, writes dead letters (bounded: oldest dropped, counted), acks.
@@ -293,13 +294,18 @@ _FINISH = _NOW + _CHUNKS + _FINISH_BODY
 
 # Records a worker alive (and paused, if it is) by Redis's clock; forgets those silent for ARGV[2] seconds.
 # KEYS: workers, worker states. ARGV: worker, forget after, state ("" when working).
-_HEARTBEAT = _NOW + """
+_HEARTBEAT_BODY = """
 local t = now()
 redis.call('ZADD', KEYS[1], string.format('%.3f', t), ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.3f', t - tonumber(ARGV[2])))
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) else redis.call('HDEL', KEYS[2], ARGV[1]) end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+else
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
 return 1
 """
+_HEARTBEAT = _NOW + _HEARTBEAT_BODY
 
 
 class Job(NamedTuple):
@@ -517,7 +523,8 @@ class Queue:
             raise ValueError(f"read script reply: {len(names)} ids, {len(ends)} sizes, {len(bodies)} bytes")
         payloads = map(bodies.__getitem__, starmap(slice, pairwise([0, *ends])))
         if times:
-            deliveries: Iterable[int] = [int(n) + int(t) for n, t in zip(prior.split(b","), times.split(b","))]
+            pairs = zip(prior.split(b","), times.split(b","), strict=True)
+            deliveries: Iterable[int] = [int(n) + int(t) for n, t in pairs]
         elif prior.count(b"0") == len(names) and len(prior) == 2 * len(names) - 1:  # all "0": new entries
             deliveries = repeat(1)
         else:
@@ -630,7 +637,8 @@ class Queue:
         """
         if holding:
             self._touch(keys=[self.keys.stream], args=[GROUP, consumer, ",".join(holding)])
-        self._heartbeat(keys=[self.keys.workers, self.keys.worker_state], args=[consumer, forget_after, state])
+        keys = [self.keys.workers, self.keys.worker_state]
+        self._heartbeat(keys=keys, args=[consumer, forget_after, state])
 
     def leave(self, consumer: str) -> None:
         """Forget this worker; its consumer is deleted only when it holds nothing."""
