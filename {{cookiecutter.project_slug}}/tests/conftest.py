@@ -402,9 +402,11 @@ class Services:
 
         return Queue(self.redis, self.queue_name).status()
 
-    def drained(self) -> bool:
+    def drained(self, dead: int | None = 0) -> bool:
+        """Nothing queued, in flight or waiting to retry, and exactly `dead` dead letters (None: any)."""
         s = self.status()
-        return s["queued"] == 0 and s["in_flight"] == 0 and s["retrying"] == 0
+        settled = s["queued"] == 0 and s["in_flight"] == 0 and s["retrying"] == 0
+        return settled and (dead is None or s["dead"] == dead)
 {%- if cookiecutter.use_postgres %}
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:

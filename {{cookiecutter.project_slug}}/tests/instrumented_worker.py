@@ -6,6 +6,7 @@ TEST_SLEEP_MS=<n>          each batch takes n ms longer (so a test can act mid-r
 TEST_HANG=<text>           preparing a batch that holds such a job hangs for TEST_HANG_MS (default 5000) ms
 TEST_EXIT_AFTER_SAVE=<n>   the process dies right after its n-th commit, before the ack
 TEST_SAVE_SLEEP_MS=<n>     each store call takes n ms longer (a slow database)
+TEST_CLOCK_SKEW_S=<s>      this process's clock (time.time) is s seconds off (a dyno's clock drifting)
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ SAVE_SLEEP = int(os.environ.get("TEST_SAVE_SLEEP_MS", "0")) / 1000
 original_prepare = worker.prepare
 original_save = worker.Store.save
 saves = 0
+SKEW = float(os.environ.get("TEST_CLOCK_SKEW_S", "0"))
+if SKEW:
+    real_time = time.time
+    time.time = lambda: real_time() + SKEW  # type: ignore[assignment]
 
 
 def prepare(jobs: Sequence[Job]) -> worker.Prepared:

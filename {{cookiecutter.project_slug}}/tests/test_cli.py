@@ -184,6 +184,29 @@ def test_logs_are_logfmt_without_secrets() -> None:
     )
 
 
+def test_passwords_from_the_configuration_are_hidden_wherever_they_appear() -> None:
+    """logs.hide(*Config.secrets()): a password printed outside a URL (a driver quoting it) is masked too."""
+    import io
+
+    env = {"REDIS_URL": "redis://:r3dis-Secret@127.0.0.1:6379/0"}
+{%- if cookiecutter.use_postgres %}
+    env["DATABASE_URL"] = "postgres://u:pg-Secret9@db.example.com:5432/d"
+{%- endif %}
+    settings = config.load(env)
+    out = io.StringIO()
+    logs.setup("info", out)
+    try:
+        logs.hide(*settings.secrets())
+        logs.error("paused", error="near 'r3dis-Secret' and pg-Secret9 (quoted by a driver)")
+    finally:
+        logs.setup("info")
+    line = out.getvalue()
+    assert "r3dis-Secret" not in line and "***" in line, line
+{%- if cookiecutter.use_postgres %}
+    assert "pg-Secret9" not in line, line
+{%- endif %}
+
+
 def test_enqueue_reports_every_refused_line(services: Services) -> None:
     good = make_events(3)
     text = lines(good[:2]) + b"not json\n"

@@ -8,12 +8,14 @@ import io
 import json
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 from conftest import RedisServer, Services, {% if cookiecutter.use_postgres %}as_role, schema_of, {% endif %}wait_until
 from eventgen import lines, make_events
@@ -44,13 +46,18 @@ def paused_reason(services: Services) -> str | None:
 
 
 def assert_pauses_then_drains(
-    services: Services, reason: str, break_it: Callable[[], None], fix_it: Callable[[], None], seed: int
+    services: Services,
+    reason: str,
+    break_it: Callable[[], None],
+    fix_it: Callable[[], None],
+    seed: int,
+    **env: str,
 ) -> None:
     """Some jobs stored, then a systemic fault: the worker pauses with `reason` (status shows it), nothing
     is dead-lettered; once fixed, every job is stored exactly once."""
     events = make_events(1500, seed=seed)
     services.cli("enqueue", "-", input=lines(events[:500])).check_returncode()
-    with captured_logs() as out, services.worker_thread(BATCH_SIZE="100") as worker:
+    with captured_logs() as out, services.worker_thread(**{"BATCH_SIZE": "100", **env}) as worker:
         wait_until(services.drained, 60, what="the first jobs stored")
         break_it()
         services.cli("enqueue", "-", input=lines(events[500:])).check_returncode()
@@ -67,6 +74,61 @@ def assert_pauses_then_drains(
     assert f"at=error event=paused reason={reason} since=" in log
     assert "event=resumed" in log and "job_dead" not in log
     assert services.status()["dead"] == 0
+    assert_stored_exactly_once(services, events)
+
+
+def test_a_transform_that_raises_for_every_job_pauses_and_dead_letters_nothing(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deploy whose transform raises for every job (a bug, not the data): no job is blamed."""
+    from {{ cookiecutter.__package_name }} import prepare as prepare_module
+
+    demo, broken = prepare_module.transform, threading.Event()
+
+    def transform(batch: Any) -> Any:
+        if broken.is_set():
+            raise KeyError("channel")  # the code expects a field no producer sends yet
+        return demo(batch)
+
+    monkeypatch.setattr(prepare_module, "transform", transform)
+    assert_pauses_then_drains(
+        services, "every_job_failed_transform_error", broken.set, broken.clear, seed=109, MAX_DELIVERIES="2"
+    )
+
+
+def test_a_job_dead_lettered_by_a_bug_is_requeued_whole_once_fixed(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A valid 20 KB job, dead-lettered while other jobs stored (a transform bug on its data), comes back
+    whole with `dead requeue` once the bug is fixed."""
+    from {{ cookiecutter.__package_name }} import prepare as prepare_module
+
+    demo, fixed = prepare_module.transform, threading.Event()
+
+    def transform(batch: Any) -> Any:
+        ids = batch["id"].tolist() if hasattr(batch, "columns") else [e.id for e in batch]
+        if not fixed.is_set() and "big-1" in ids:
+            raise ValueError("a bug on long notes")
+        return demo(batch)
+
+    monkeypatch.setattr(prepare_module, "transform", transform)
+    events = make_events(600, seed=110)
+    events[300] = {**events[300], "id": "big-1", "note": "n" * 20_000}
+    with services.worker_thread(MAX_DELIVERIES="2"):
+        sent = 0
+        while services.status()["dead"] == 0:  # other jobs keep storing: the proof that big-1 is at fault
+            assert sent < len(events), "big-1 was never dead-lettered"
+            services.cli("enqueue", "-", input=lines(events[sent : sent + 50])).check_returncode()
+            sent += 50
+            time.sleep(0.2)
+        services.cli("enqueue", "-", input=lines(events[sent:])).check_returncode()
+        wait_until(lambda: services.drained(dead=1), 60, what="drained")
+        (record,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
+        assert not record["truncated"] and record["size"] == len(record["payload"].encode()) > 20_000
+        fixed.set()
+        requeued = services.cli("dead", "requeue")
+        assert "jobs=1" in requeued.stdout and "dead_not_requeued" not in requeued.stdout, requeued.stdout
+        wait_until(lambda: services.drained(dead=0), 60, what="big-1 stored")
     assert_stored_exactly_once(services, events)
 {%- if cookiecutter.use_postgres %}
 
@@ -134,6 +196,23 @@ def test_missing_table_pauses_and_dead_letters_nothing(services: Services) -> No
     )
 
 
+def test_a_constraint_every_job_violates_pauses_and_dead_letters_nothing(services: Services) -> None:
+    """A newer migration adds a NOT NULL column the running code does not fill: every insert fails with
+    23502 (a constraint, class 23). Not the jobs' fault: pause, and lose none even with the dead-letter caps
+    far below the number of jobs."""
+    assert_pauses_then_drains(
+        services,
+        "every_job_failed_constraint_violation",
+        lambda: services.execute(
+            "ALTER TABLE events ADD COLUMN channel text NOT NULL DEFAULT 'web'",
+            "ALTER TABLE events ALTER COLUMN channel DROP DEFAULT",
+        ),
+        lambda: services.execute("ALTER TABLE events DROP COLUMN channel"),
+        seed=111,
+        DEAD_LETTER_MAX_COUNT="100",
+    )
+
+
 def test_an_unclassified_store_error_is_blamed_on_a_job_only_with_proof(services: Services) -> None:
     """A trigger raising (SQLSTATE P0001: not classified) for one job while others store: that job is dead;
     raising for every job: a systemic fault, the worker pauses and dead-letters nothing more."""
@@ -154,14 +233,14 @@ def test_an_unclassified_store_error_is_blamed_on_a_job_only_with_proof(services
             sent += 20
             time.sleep(0.2)
         services.cli("enqueue", "-", input=lines(events[sent:1000])).check_returncode()
-        wait_until(services.drained, 60, what="drained")
+        wait_until(lambda: services.drained(dead=1), 60, what="drained")
         services.execute(refuse.format("RAISE EXCEPTION 'refused by a trigger';"))
         services.cli("enqueue", "-", input=lines(events[1000:])).check_returncode()
         reason = "every_job_failed_database_error_p0001"
         wait_until(lambda: paused_reason(services) == reason, 60, what="paused: every job failed")
         assert services.status()["dead"] == 1
         services.execute("DROP TRIGGER refuse ON events")
-        wait_until(services.drained, 60, what="drained once the trigger is gone")
+        wait_until(lambda: services.drained(dead=1), 60, what="drained once the trigger is gone")
     assert_stored_exactly_once(services, events)
     (record,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
     assert '"trig-1"' in record["payload"] and "refused by a trigger" in record["error"]
@@ -185,7 +264,7 @@ def test_foreign_entries_are_dead_lettered_at_once(services: Services) -> None:
         services.redis.xadd(stream, fields)  # type: ignore[arg-type]
     services.cli("enqueue", "-", input=lines(events[300:])).check_returncode()
     with captured_logs() as out, services.worker_thread() as worker:
-        wait_until(lambda: services.drained() and services.status()["dead"] == 5, 60, what="5 dead letters")
+        wait_until(lambda: services.drained(dead=5), 60, what="5 dead letters")
         assert not worker.crashed
     assert_stored_exactly_once(services, events)
     dead = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
@@ -206,7 +285,7 @@ def test_oversized_payloads_are_refused_and_dead_lettered_as_a_prefix(services: 
     stream = "{" + services.queue_name + "}:stream"
     services.redis.xadd(stream, {"j": big, "n": 0})  # a producer that does not check
     with services.worker_thread(DEAD_LETTER_PAYLOAD_BYTES="300"):
-        wait_until(lambda: services.drained() and services.status()["dead"] == 1, 60, what="1 dead letter")
+        wait_until(lambda: services.drained(dead=1), 60, what="1 dead letter")
     assert_stored_exactly_once(services, events)
     (record,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
     assert record["size"] == len(big) and record["sha1"] == hashlib.sha1(big).hexdigest()
@@ -222,7 +301,7 @@ def test_dead_letters_are_bounded_by_bytes_loudly_and_stay_requeueable(services:
     Queue(services.redis, services.queue_name).enqueue(bad)
     env = {"DEAD_LETTER_MAX_COUNT": "1000", "DEAD_LETTER_MAX_BYTES": "65536", "PAYLOAD_MAX_BYTES": "16384"}
     with captured_logs() as out, services.worker_thread(**env):
-        wait_until(services.drained, 60, what="drained")
+        wait_until(lambda: services.drained(dead=None), 60, what="drained")
     report = services.cli("status", "--json", **env)
     status = json.loads(report.stdout)
     dead_key = "{" + services.queue_name + "}:dead"
@@ -271,7 +350,7 @@ def test_redis_at_maxmemory_never_crashes_and_drains_when_memory_returns(
             time.sleep(1.0)
             assert not worker.crashed and services.status()["dead"] == 0
             admin.config_set("maxmemory", "0")
-            wait_until(lambda: services.drained() and services.status()["dead"] == 2, 60, what="drained")
+            wait_until(lambda: services.drained(dead=2), 60, what="drained")
             assert not worker.crashed
         assert "worker_crashed" not in out.getvalue() and "event=resumed" in out.getvalue()
         assert_stored_exactly_once(services, events)

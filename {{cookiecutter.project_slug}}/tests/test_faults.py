@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+{% if cookiecutter.use_postgres %}import threading
+import time
+{% endif %}from pathlib import Path
+{%- if cookiecutter.use_postgres %}
+from typing import Any
+from urllib.parse import urlsplit
+{%- endif %}
 
 import redis
-from conftest import RedisServer{% if cookiecutter.use_postgres %}, Services, as_role, schema_of{% endif %}
+from conftest import RedisServer{% if cookiecutter.use_postgres %}, Services, as_role, schema_of, wait_until{% endif %}
 
 from {{ cookiecutter.__package_name }}.faults import Fault, diagnose
 
@@ -99,4 +105,89 @@ def test_postgres_errors_by_sqlstate(services: Services) -> None:
         services.execute(f"DROP OWNED BY {role}", f"DROP ROLE {role}")
     refused = diagnosis_of(lambda: psycopg2.connect("postgresql://u@127.0.0.1:1/db", connect_timeout=2))
     assert refused == (Fault.SYSTEMIC, "database_unreachable")
+
+
+def test_transient_postgres_faults_are_systemic(services: Services) -> None:
+    """Deadlocks, serialization failures, timeouts and shutdowns fail whatever job is in hand: class 40, 53,
+    57 are never the job's fault."""
+    import psycopg2
+
+    def connect() -> psycopg2.extensions.connection:
+        return psycopg2.connect(services.database_url)
+
+    services.execute("CREATE TABLE pair (id int PRIMARY KEY, v int)", "INSERT INTO pair VALUES (1, 0), (2,0)")
+    one, two = connect(), connect()
+    try:
+        with one.cursor() as a, two.cursor() as b:  # deadlock: each holds the row the other wants
+            a.execute("UPDATE pair SET v = 1 WHERE id = 1")
+            b.execute("UPDATE pair SET v = 1 WHERE id = 2")
+            errors: list[BaseException] = []
+            waiter = threading.Thread(target=lambda: _catch(errors, a, "UPDATE pair SET v = 2 WHERE id = 2"))
+            waiter.start()
+            time.sleep(0.3)
+            _catch(errors, b, "UPDATE pair SET v = 2 WHERE id = 1")
+            waiter.join(10)
+        reasons = {(diagnose(e).fault, diagnose(e).reason) for e in errors}
+        assert (Fault.SYSTEMIC, "deadlock") in reasons, [str(e) for e in errors]
+        one.rollback(), two.rollback()
+        one.set_session(isolation_level="SERIALIZABLE")
+        two.set_session(isolation_level="SERIALIZABLE")
+        with one.cursor() as a, two.cursor() as b:  # write skew under SERIALIZABLE
+            a.execute("SELECT sum(v) FROM pair")
+            b.execute("SELECT sum(v) FROM pair")
+            a.execute("UPDATE pair SET v = v + 1 WHERE id = 1")
+            b.execute("UPDATE pair SET v = v + 1 WHERE id = 2")
+            one.commit()
+            found = diagnosis_of(two.commit)
+        assert found == (Fault.SYSTEMIC, "serialization_failure")
+        two.rollback()
+        with two.cursor() as b:
+            b.execute("SET statement_timeout = '50ms'")
+            assert diagnosis_of(lambda: b.execute("SELECT pg_sleep(1)")) == (Fault.SYSTEMIC, "query_canceled")
+    finally:
+        one.close(), two.close()
+
+
+def _catch(errors: list[BaseException], cur: Any, statement: str) -> None:
+    try:
+        cur.execute(statement)
+    except Exception as exc:
+        errors.append(exc)
+
+
+def test_refused_connections_are_named(services: Services) -> None:
+    """What `status` shows for a connection the server refuses: its reason, not just "unreachable"."""
+    import psycopg2
+
+    role = f"full_{services.queue_name.replace('-', '_')}"
+    services.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}' CONNECTION LIMIT 0")
+    try:
+        url = as_role(services.database_url, role, f"pw-{role}")
+        assert diagnosis_of(lambda: psycopg2.connect(url)) == (Fault.SYSTEMIC, "too_many_connections")
+    finally:
+        services.execute(f"DROP ROLE {role}")
+    missing_db = services.database_url.replace(urlsplit(services.database_url).path, "/no_such_database_here")
+    assert diagnosis_of(lambda: psycopg2.connect(missing_db)) == (Fault.SYSTEMIC, "database_does_not_exist")
+    nobody = as_role(services.database_url, "no_such_role_here", "pw")
+    assert diagnosis_of(lambda: psycopg2.connect(nobody)) == (Fault.SYSTEMIC, "database_auth")
+    bad_option = services.database_url + "&connect_timeout=soon"
+    assert diagnosis_of(lambda: psycopg2.connect(bad_option)) == (Fault.SYSTEMIC, "database_url_invalid")
+
+
+def test_too_many_connections_shows_in_status(services: Services) -> None:
+    """The worker pauses on a refused connection and `status` names it as the README's table does."""
+    role = f"few_{services.queue_name.replace('-', '_')}"
+    schema = schema_of(services.database_url)
+    services.execute(
+        f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}' CONNECTION LIMIT 0",
+        f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {schema} TO {role}",
+    )
+    try:
+        worker = services.start_worker(DATABASE_URL=as_role(services.database_url, role, f"pw-{role}"))
+        wait_until(lambda: "paused: too_many_connections" in services.cli("status").stdout, 60, what="status")
+        worker.kill()
+        worker.wait(10)
+    finally:
+        services.execute(f"DROP OWNED BY {role}", f"DROP ROLE {role}")
 {%- endif %}

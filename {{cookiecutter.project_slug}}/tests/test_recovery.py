@@ -57,8 +57,9 @@ def test_a_job_that_kills_its_worker_ends_in_the_dead_letters(services: Services
         worker = services.start_worker(
             INSTRUMENTED, TEST_POISON="poison-1", MAX_DELIVERIES="2", BATCH_SIZE="50"
         )
-        wait_until(lambda w=worker: w.poll() is not None or services.drained(), 60, what="a crash or the end")
-        if services.drained():
+        ended = lambda w=worker: w.poll() is not None or services.drained(dead=1)  # noqa: E731
+        wait_until(ended, 60, what="a crash or the end")
+        if services.drained(dead=1):
             break
     else:
         pytest.fail("the poison job was redelivered forever")
@@ -95,13 +96,13 @@ def test_a_failing_job_is_isolated_retried_then_dead(
     try:
         with services.worker_thread():
             sent = 0
-            while not (services.drained() and services.status()["dead"] == 3):
+            while not services.drained(dead=3):
                 # other jobs keep storing: the proof that a failing job alone is at fault, not the store
                 assert sent < len(more), "the failing jobs were never dead-lettered"
                 services.cli("enqueue", "-", input=lines(more[sent : sent + 50])).check_returncode()
                 sent += 50
                 time.sleep(0.2)
-            wait_until(services.drained, 60, what="drained")
+            wait_until(lambda: services.drained(dead=3), 60, what="drained")
     finally:
         logs.setup("info")
     assert_stored_exactly_once(services, events + more[:sent])

@@ -32,7 +32,7 @@ def test_unknown_fields_refused_in_strict_mode_on_every_path(services: Services)
     events = make_events(50, seed=41)
     Queue(services.redis, services.queue_name).enqueue([json.dumps(e).encode() for e in [*events, NEWER]])
     services.start_worker(UNKNOWN_FIELDS="refuse")
-    wait_until(lambda: services.drained() and services.status()["dead"] == 1, 60, what="the strange job dead")
+    wait_until(lambda: services.drained(dead=1), 60, what="the strange job dead")
     (dead,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
     assert dead["error"] == reason
     assert sorted(services.stored_ids()) == sorted(e["id"] for e in events)

@@ -30,7 +30,7 @@ def test_end_to_end_with_duplicates_and_bad_jobs(services: Services) -> None:
     assert result.returncode == 0 and "queued=3201" in result.stdout
     Queue(services.redis, services.queue_name).enqueue(bad)  # a producer that skipped validation
     worker = services.start_worker()
-    wait_until(lambda: services.drained() and services.status()["dead"] == 2, 60, what="queue drained")
+    wait_until(lambda: services.drained(dead=2), 60, what="queue drained")
     assert_stored_exactly_once(services, events)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(15) == 0

@@ -130,6 +130,15 @@ PG_JOB_CLASSES = {
 }
 
 
+def _connect_reason(message: str) -> str:
+    """A refused connection's reason, from libpq's message (the server's FATAL line, or libpq's own)."""
+    fatal = message.partition("FATAL:")[2] or message
+    for words, reason in PG_CONNECT_MESSAGES:
+        if words in fatal and (not words.endswith(" ") or "does not exist" in fatal):
+            return reason
+    return "database_unreachable"  # refused, timed out, lost: the server never answered
+
+
 def diagnose_postgres(exc: BaseException) -> Diagnosis:
     """A PostgreSQL error's meaning, by SQLSTATE (`exc.pgcode`); a connection error without one: systemic."""
     code = getattr(exc, "pgcode", None)
@@ -147,15 +156,6 @@ def diagnose_postgres(exc: BaseException) -> Diagnosis:
         return Diagnosis(Fault.JOB, PG_JOB_CLASSES[code[:2]])
     return Diagnosis(Fault.UNKNOWN, f"database_error_{code.lower()}")
 {%- endif %}
-
-
-def _connect_reason(message: str) -> str:
-    """A refused connection's reason, from libpq's message (the server's FATAL line, or libpq's own)."""
-    fatal = message.partition("FATAL:")[2] or message
-    for words, reason in PG_CONNECT_MESSAGES:
-        if words in fatal and (not words.endswith(" ") or "does not exist" in fatal):
-            return reason
-    return "database_unreachable"  # refused, timed out, lost: the server never answered
 
 
 def diagnose(exc: BaseException) -> Diagnosis:

@@ -382,7 +382,8 @@ class Worker:
                     failures += 1
                     if not self.shutdown.requested.is_set():
                         diagnosis = exc.diagnosis if isinstance(exc, Paused) else self.diagnose(exc)
-                        self.pause("store", diagnosis, describe(exc), failures)
+                        error = exc.error if isinstance(exc, Paused) else describe(exc)
+                        self.pause("store", diagnosis, error, failures)
                     if self.shutdown.requested.is_set():
                         self.hand_back(clean)  # foreign entries stay pending: the taker dead-letters them
                         return
