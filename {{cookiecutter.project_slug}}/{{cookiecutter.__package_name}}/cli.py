@@ -349,7 +349,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_USAGE
-    except StoreError as exc:  # a failed migration (named), or a schema this code cannot run on
+    except StoreError as exc:  # {% if cookiecutter.use_postgres %}a failed migration (named), or {% endif %}a schema this code cannot run on
         sys.stderr.write(f"{prog}: {args.command or 'worker'}: {logs.mask(str(exc))}\n")
         return 1
     except redis.RedisError as exc:
