@@ -296,7 +296,8 @@ def test_app_json_schema_and_contents(baked: tuple[Path, dict[str, Any]]) -> Non
     app = json.loads((project / "app.json").read_text())  # strict JSON: a stray quote in a name fails here
     jsonschema.validate(app, APP_JSON_SCHEMA, format_checker=jsonschema.FormatChecker())
 
-    name = answers["project_name"].strip()[:30].strip()
+    name = answers["project_name"].strip()
+    name = (name if len(name) <= 30 else name[:30].rsplit(" ", 1)[0]).strip()  # cut at a word, not in one
     assert app["name"] == (name if len(name) >= 3 else project.name)  # Heroku's limit: 3-30 characters
     assert app["description"] == answers["short_description"][:140]
     assert app["buildpacks"] == [{"url": "heroku/python"}]

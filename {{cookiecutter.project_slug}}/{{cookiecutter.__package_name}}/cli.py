@@ -114,7 +114,9 @@ def input_size(name: str) -> int | None:
             info = os.fstat(sys.stdin.fileno())
             return info.st_size if stat.S_ISREG(info.st_mode) else None
         return Path(name).stat().st_size if Path(name).is_file() else None
-    except (OSError, ValueError):
+    except OSError:
+        return None
+    except ValueError:  # stdin replaced by something without a file descriptor
         return None
 
 
