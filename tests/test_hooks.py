@@ -189,9 +189,9 @@ def tree(project: Path) -> dict[str, bytes]:
 
 
 def test_post_gen_hook_is_safe_to_run_again(bake: Any) -> None:
-    project = bake()
+    project = bake()  # the fixture's answers: no check, no git repository
     before = tree(project)
-    result = run_post_gen(project, verify_on_bake=False)
+    result = run_post_gen(project, verify_on_bake=False, init_git=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "static checks" in result.stdout and " ok " in result.stdout
     assert tree(project) == before
