@@ -8,6 +8,10 @@ name's template is rewritten: `/` and `\\` become `-` and the name is capped at 
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from jinja2 import Environment
 from jinja2.ext import Extension
 
 FOLDER = "{" + "{cookiecutter.project_slug}" + "}"  # the template folder's name, as cookiecutter renders it
@@ -19,3 +23,27 @@ class SafeProjectFolder(Extension):
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         return SAFE_FOLDER if source == FOLDER else source
+
+
+class RefusalWithoutTraceback(logging.Filter):
+    """Drop the traceback cookiecutter logs when the pre-gen hook refuses the answers.
+
+    The hook has printed every bad answer and the command to answer again; cookiecutter's own traceback of
+    its FailedHookException (logged by `cookiecutter.hooks` with `logger.exception`) says nothing more. Its
+    message line stays. Any other record, a post-gen failure's included, is left whole.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Stopping generation because") and record.args == ("pre_gen_project",):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+class QuietRefusal(Extension):
+    """Install RefusalWithoutTraceback on cookiecutter's hook logger (once) when the template is loaded."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        hooks_logger: Any = logging.getLogger("cookiecutter.hooks")
+        if not any(isinstance(f, RefusalWithoutTraceback) for f in hooks_logger.filters):
+            hooks_logger.addFilter(RefusalWithoutTraceback())

@@ -1,15 +1,22 @@
-"""Finish the baked project, then prove it with the project's own checker (preflight).
+"""Finish the baked project, prove it with the project's own checker (preflight), make it a git repository
+and say what to do next.
 
-Safe to run again: cruft runs post-gen hooks on every `cruft update`.
+Safe to run again. `cruft diff` and `cruft update` render the template again, twice, into temporary folders
+of their own, which runs this hook each time: those re-renders only get the file modes fixed, silently (no
+checker, no git, no next steps), so a diff starts with the diff and an update takes seconds.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +27,7 @@ EXECUTABLES = ("bin/post_compile",)
 
 # What the checker's exit codes mean to the bake (see preflight's docs).
 CLEAN, FINDINGS, COULD_NOT_RUN = 0, 1, 2
+WARNINGS = re.compile(r"(\d+) warning\(s\)")  # the checker's summary line: "0 error(s), 1 warning(s): …"
 
 
 def make_executable(project: Path) -> None:
@@ -40,8 +48,85 @@ def should_verify(answers: Mapping[str, Any], environ: Mapping[str, str]) -> boo
     return bool(answers.get("verify_on_bake")) and environ.get(SKIP_ENV, "") not in ("1", "true", "yes")
 
 
+def is_rerender(answers: Mapping[str, Any], project: Path) -> bool:
+    """True when cruft renders the template again to compare it (`cruft diff`, `cruft update`).
+
+    cruft sets no answer for it, but it is visible: cruft records the template commit (`_commit`, also set by
+    `cruft create`), and a re-render goes into a fresh temporary folder (`tempfile`'s `tmp…`, directly in the
+    temporary directory) that holds only the project, where `cruft create` writes where it is told.
+    """
+    parent = project.resolve().parent
+    return (
+        "_commit" in answers
+        and parent.parent == Path(tempfile.gettempdir()).resolve()
+        and parent.name.startswith("tmp")
+        and [p.name for p in parent.iterdir()] == [project.name]
+    )
+
+
+def git(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=False)
+
+
+def init_git(answers: Mapping[str, Any], project: Path) -> str:
+    """`git init` and a first commit; returns one line saying what happened (never fails the bake).
+
+    The commit is the user's when git knows who they are; otherwise it is signed with the author's answers,
+    for this commit only (nothing is written to git's configuration).
+    """
+    if not answers.get("init_git", True):
+        return "no git repository (init_git=no): `git init` before `pre-commit install` and `git push heroku main`"
+    if shutil.which("git") is None:
+        return "no git repository: git is not installed; install it, then `git init` and commit"
+    if (project / ".git").exists():
+        return "git repository already there: left as it is"
+    inside = git(project.parent, "rev-parse", "--show-toplevel")
+    if inside.returncode == 0:
+        return f"no git repository: {project.name} is inside the repository {inside.stdout.strip()}; left to it"
+    identity = []
+    for key, answer in (("user.name", "author_name"), ("user.email", "author_email")):
+        if git(project, "config", "--get", key).returncode != 0:
+            identity += ["-c", f"{key}={answers.get(answer, '')}"]
+    steps = [
+        ["init", "-q"],
+        ["symbolic-ref", "HEAD", "refs/heads/main"],  # `git init -b` needs git 2.28
+        ["add", "--all"],
+        [*identity, "commit", "-q", "--no-verify", "-m", "Bake from the heroku-worker template"],
+    ]
+    for step in steps:
+        done = git(project, *step)
+        if done.returncode != 0:
+            why = " ".join((done.stderr or done.stdout).split())[:300]
+            return f"git {step[-4] if step[0] == '-c' else step[0]} failed, the bake is kept: {why}"
+    who = "your git identity" if not identity else "the author answers (git has no user.name/user.email)"
+    return f"git repository on branch main with a first commit, by {who}"
+
+
+def next_steps(answers: Mapping[str, Any], project: Path, git_line: str) -> list[str]:
+    """The first hour, in commands: the services, the setup, the first run, the first deploy."""
+    package, python = answers["__package_name"], answers["python_version"]
+    postgres = bool(answers.get("use_postgres"))
+    services = "Redis and PostgreSQL" if postgres else "Redis"
+    run = f"python -m {package} migrate && python -m {package}" if postgres else f"python -m {package}"
+    lines = [
+        f"  {git_line}",
+        "",
+        "Next steps (README.md says more, in this order):",
+        f"  cd {shlex.quote(project.name)}",
+        f"  docker compose up -d --wait          # {services} (or your own: README, Local setup)",
+        f"  uv venv --python {python} .venv && source .venv/bin/activate",
+        "  uv pip install -r requirements.txt -r requirements-dev.txt",
+        "  cp .env.example .env && pre-commit install",
+        f"  {run}  # the first run (README: Run it)",
+        f"  heroku create --stack {answers.get('stack', 'heroku-24')}  # no name: Heroku picks a free one",
+        "  git push heroku main",
+    ]
+    return lines
+
+
 def run_step(label: str, project: Path, args: Sequence[str]) -> int:
-    """Run one preflight invocation, show it on one line with its time, and return its exit code."""
+    """Run one preflight invocation, show it on one line with its time (and any warnings), and return its
+    exit code."""
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "preflight", *args],
@@ -53,16 +138,19 @@ def run_step(label: str, project: Path, args: Sequence[str]) -> int:
     )
     seconds = time.perf_counter() - started
     status = {CLEAN: "ok", FINDINGS: "FAILED", COULD_NOT_RUN: "not run"}.get(result.returncode, "FAILED")
+    output = (result.stdout + result.stderr).strip().splitlines()
+    warnings = WARNINGS.search(result.stdout)
+    if result.returncode == CLEAN and warnings and int(warnings.group(1)):
+        status = f"ok, {warnings.group(1)} warning(s)"
+        output = [line for line in output if re.match(r"\s+(warning\s+HW|fix:)", line)]
     print(f"  {label:<44} {status:<8} {seconds:6.2f} s")
-    if result.returncode != CLEAN:
-        for line in (result.stdout + result.stderr).strip().splitlines():
-            print(f"    {line}")
+    if result.returncode != CLEAN or status != "ok":
+        for line in output:
+            print(f"    {line.strip() if result.returncode == CLEAN else line}")
     return result.returncode
 
 
-def main(answers: Mapping[str, Any], project: Path, environ: Mapping[str, str]) -> int:
-    make_executable(project)
-    remove_empty_dirs(project)
+def verify(answers: Mapping[str, Any], project: Path, environ: Mapping[str, str]) -> int:
     print(f"Verifying {project.name} with its own checker (python -m preflight):")
     if run_step("static checks (files, pins, Procfile, version)", project, ["--static"]) != CLEAN:
         return 1
@@ -77,6 +165,18 @@ def main(answers: Mapping[str, Any], project: Path, environ: Mapping[str, str]) 
         print(f"    cd {project.name} && nox -s preflight")
         return 0
     return 0 if code == CLEAN else 1
+
+
+def main(answers: Mapping[str, Any], project: Path, environ: Mapping[str, str]) -> int:
+    make_executable(project)
+    remove_empty_dirs(project)
+    if is_rerender(answers, project):
+        return 0
+    code = verify(answers, project, environ)
+    if code != CLEAN:
+        return code
+    print("\n".join(next_steps(answers, project, init_git(answers, project))))
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,14 +6,16 @@ import importlib.util
 import json
 import keyword
 import re
+import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 VERSION_FILES = (".python-version", "runtime.txt")
-BOOLEAN_ANSWERS = ("use_postgres", "use_pandas", "release_phase", "use_github_actions", "verify_on_bake")
+BOOLEAN_ANSWERS = ("use_postgres", "use_pandas", "release_phase", "use_github_actions", "verify_on_bake", "init_git")
 # The template's project folder, by its literal name (split so that Jinja, which renders this hook, leaves it).
 PROJECT = "{" + "{cookiecutter.project_slug}" + "}"
 
@@ -148,49 +150,146 @@ def check_package_name(name: Any, answers: Mapping[str, Any]) -> None:
         )
 
 
-def check_choices(answers: Mapping[str, Any]) -> None:
+def check_python(answers: Mapping[str, Any]) -> None:
     version, supported = answers.get("python_version"), supported_pythons(answers)
     if version not in supported:
         heroku = template_facts(answers, "heroku")
         ends = heroku.DEPRECATED.get(version) if heroku else None
         why = f"deprecated: Heroku stops building it on {ends}" if ends else "not one Heroku's buildpack supports"
         raise BadAnswer(f"python_version {version!r} is {why}: choose one of {', '.join(supported)}.")
+
+
+def check_stack(answers: Mapping[str, Any]) -> None:
     heroku = template_facts(answers, "heroku")
     stacks = sorted(heroku.STACK_GLIBC) if heroku else ["heroku-22", "heroku-24"]
     if answers.get("stack", "heroku-24") not in stacks:
         raise BadAnswer(f"stack {answers.get('stack')!r} is not a Heroku stack: choose one of {', '.join(stacks)}.")
+
+
+def check_version_file(answers: Mapping[str, Any]) -> None:
     version_file = answers.get("python_version_file")
     if version_file not in VERSION_FILES:
         raise BadAnswer(
             f"python_version_file {version_file!r} is not a file Heroku reads: choose '.python-version' "
             "(recommended) or 'runtime.txt' (deprecated)."
         )
-    for option in BOOLEAN_ANSWERS:
-        if not isinstance(answers.get(option), bool):
-            raise BadAnswer(f"{option} must be yes or no, not {answers.get(option)!r}.")
 
 
-def check_free_text(answers: Mapping[str, Any]) -> None:
+def check_boolean(option: str, answers: Mapping[str, Any]) -> None:
+    if not isinstance(answers.get(option), bool):
+        raise BadAnswer(f"{option} must be yes or no, not {answers.get(option)!r}.")
+
+
+def check_name(answers: Mapping[str, Any]) -> None:
     if not str(answers.get("project_name", "")).strip():
         raise BadAnswer("project_name is empty: give the service a name such as 'Events Worker'.")
+
+
+def check_email(answers: Mapping[str, Any]) -> None:
     email = answers.get("author_email", "")
     if not isinstance(email, str) or not EMAIL_PATTERN.match(email):
         raise BadAnswer(f"author_email {email!r} is not an email address: use a form like 'you@example.com'.")
 
 
-def validate(answers: Mapping[str, Any]) -> None:
-    """Raise BadAnswer for the first answer that cannot bake a working project."""
-    check_choices(answers)
-    check_free_text(answers)
+def check_project_slug(answers: Mapping[str, Any]) -> None:
+    """The slug, then (only for a well-formed slug, or the one message would be said twice) its package name."""
     check_slug(answers.get("project_slug"))
     check_package_name(answers.get("__package_name"), answers)
 
 
+# Each answer and its check, in prompt order: a refused bake names every bad answer at once.
+CHECKS: tuple[tuple[str, Callable[[Mapping[str, Any]], None]], ...] = (
+    ("project_name", check_name),
+    ("project_slug", check_project_slug),
+    ("author_email", check_email),
+    ("python_version", check_python),
+    ("python_version_file", check_version_file),
+    ("stack", check_stack),
+    *((option, partial(check_boolean, option)) for option in BOOLEAN_ANSWERS),
+)
+
+
+def problems(answers: Mapping[str, Any]) -> dict[str, str]:
+    """Every bad answer, by name, with its message."""
+    found = {}
+    for name, check in CHECKS:
+        try:
+            check(answers)
+        except BadAnswer as error:
+            found[name] = str(error)
+    return found
+
+
+def validate(answers: Mapping[str, Any]) -> None:
+    """Raise BadAnswer naming every answer that cannot bake a working project, one per line."""
+    found = problems(answers)
+    if found:
+        raise BadAnswer("\n".join(found.values()))
+
+
+def template_defaults(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """cookiecutter.json's defaults (a choice's first option), to leave answers equal to them off the line."""
+    for root in (answers.get("_repo_dir"), answers.get("_template"), Path(__file__).resolve().parents[1]):
+        path = Path(str(root)) / "cookiecutter.json" if root else None
+        if path is not None and path.is_file():
+            raw = json.loads(path.read_text())
+            return {k: v[0] if isinstance(v, list) else v for k, v in raw.items() if not k.startswith("_")}
+    return {}
+
+
+def slug_fix(answers: Mapping[str, Any]) -> str:
+    """A valid slug for a refused one: the rule's own fix when it is valid, else one with "worker" in it."""
+    typed = str(answers.get("project_slug") or answers.get("project_name") or "worker")
+    for slug in (derive_slug(typed), suggest(typed).replace("_", "-")):
+        if "project_slug" not in problems({**answers, "project_slug": slug, "__package_name": slug.replace("-", "_")}):
+            return slug
+    return "events-worker"
+
+
+def as_answer(value: Any) -> str:
+    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
+
+
+def rerun_line(answers: Mapping[str, Any], found: Mapping[str, str]) -> str:
+    """A `cookiecutter` command that asks again with every good answer as its default.
+
+    A refused answer is left off (its prompt shows the template's default), except a refused slug, which
+    gets the suggestion from its message. Answers equal to the template's defaults are left off too.
+    """
+    defaults = template_defaults(answers)
+    refused = set(found)
+    keep: dict[str, Any] = {}
+    for name, value in answers.items():
+        if name.startswith("_") or name not in defaults or name in refused:
+            continue
+        if name == "project_slug" and value == derive_slug(str(answers.get("project_name", ""))):
+            continue  # the slug derived from the name: derived again
+        if value != defaults[name]:
+            keep[name] = value
+    if "project_slug" in refused:
+        keep["project_slug"] = slug_fix(answers)
+    template = str(answers.get("_template") or "<template>")
+    checkout = f" --checkout {shlex.quote(str(answers['_checkout']))}" if answers.get("_checkout") else ""
+    pairs = " ".join(shlex.quote(f"{name}={as_answer(value)}") for name, value in keep.items())
+    return f"cookiecutter {shlex.quote(template)}{checkout} {pairs}".rstrip()
+
+
+def report(answers: Mapping[str, Any], found: Mapping[str, str]) -> str:
+    """The one block a refused bake prints: each bad answer, then the command that asks again."""
+    lines = [f"The answers cannot bake a working project ({len(found)} to fix); nothing was written:"]
+    lines += [f"  - {message}" for message in found.values()]
+    lines += [
+        "Run this to answer again; every prompt defaults to what you gave (Enter keeps it):",
+        f"  {rerun_line(answers, found)}",
+        "(add --no-input to take every default without the prompts)",
+    ]
+    return "\n".join(lines)
+
+
 def main(answers: Mapping[str, Any]) -> int:
-    try:
-        validate(answers)
-    except BadAnswer as error:
-        print(f"ERROR: {error}", file=sys.stderr)
+    found = problems(answers)
+    if found:
+        print(report(answers, found), file=sys.stderr)
         return 1
     return 0
 

@@ -40,10 +40,11 @@ SUPPORTED = [a for a in all_answer_sets() if is_distinct(a)]
 
 @pytest.fixture
 def bake(cookies: Any) -> Any:
-    """Bake with the fresh-environment check off (tests that want it turn it on) and assert success."""
+    """Bake with the fresh-environment check and the git repository off (tests that want them turn them on;
+    tests/test_first_hour.py bakes the repository) and assert success."""
 
     def _bake(**answers: Any) -> Path:
-        result = cookies.bake(extra_context={"verify_on_bake": False, **answers})
+        result = cookies.bake(extra_context={"verify_on_bake": False, "init_git": False, **answers})
         assert result.exception is None, f"bake failed: {result.exception!r}"
         assert result.exit_code == 0
         return Path(result.project_path)

@@ -134,8 +134,8 @@ def published(ports: list[Any]) -> set[tuple[str, int, int]]:
 def test_env_example_covers_every_setting(baked: tuple[Path, dict[str, Any]]) -> None:
     project, answers = baked
     env = read_env_example(project)
-    # PROCFILE is honcho's own setting: a bare `honcho start` runs Procfile.dev (tests/test_procfile_start.py).
-    assert env.pop("PROCFILE") == "Procfile.dev" and (project / "Procfile.dev").is_file()
+    # No PROCFILE: honcho runs with `-f Procfile.dev -e /dev/null`, the worker reading .env itself.
+    assert "PROCFILE" not in env and (project / "Procfile.dev").is_file()
     names = {s["name"] for s in read_settings(project)}
     assert "REDIS_URL" in names
     assert ("DATABASE_URL" in names) == answers["use_postgres"]
@@ -296,7 +296,8 @@ def test_app_json_schema_and_contents(baked: tuple[Path, dict[str, Any]]) -> Non
     app = json.loads((project / "app.json").read_text())  # strict JSON: a stray quote in a name fails here
     jsonschema.validate(app, APP_JSON_SCHEMA, format_checker=jsonschema.FormatChecker())
 
-    name = answers["project_name"].strip()[:30].strip()
+    name = answers["project_name"].strip()
+    name = (name if len(name) <= 30 else name[:30].rsplit(" ", 1)[0]).strip()  # cut at a word, not in one
     assert app["name"] == (name if len(name) >= 3 else project.name)  # Heroku's limit: 3-30 characters
     assert app["description"] == answers["short_description"][:140]
     assert app["buildpacks"] == [{"url": "heroku/python"}]

@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "release_phase": True,
     "use_github_actions": True,
     "verify_on_bake": True,
+    "init_git": True,
 }
 
 
@@ -101,6 +102,18 @@ def test_suggestions_are_themselves_valid() -> None:
 def test_main_reports_on_stderr_and_exits_nonzero(capsys: pytest.CaptureFixture[str]) -> None:
     assert pre_gen_project.main(answers(project_slug="queue")) == 1
     assert "shadows the standard-library module 'queue'" in capsys.readouterr().err
+
+
+def test_every_bad_answer_is_reported_at_once_with_a_command_to_answer_again() -> None:
+    given = answers(
+        project_slug="Bad_Slug", author_email="nope", use_pandas=False, stack="cedar-14", _template="gh:me/hw x"
+    )
+    found = pre_gen_project.problems(given)
+    assert list(found) == ["project_slug", "author_email", "stack"]
+    line = pre_gen_project.rerun_line(given, found)
+    assert line == "cookiecutter 'gh:me/hw x' use_pandas=no project_slug=bad-slug"
+    report = pre_gen_project.report(given, found)
+    assert report.count("\n  - ") == 3 and report.endswith("(add --no-input to take every default without the prompts)")
 
 
 def test_hook_source_reads_answers_as_data_not_code() -> None:
@@ -176,9 +189,9 @@ def tree(project: Path) -> dict[str, bytes]:
 
 
 def test_post_gen_hook_is_safe_to_run_again(bake: Any) -> None:
-    project = bake()
+    project = bake()  # the fixture's answers: no check, no git repository
     before = tree(project)
-    result = run_post_gen(project, verify_on_bake=False)
+    result = run_post_gen(project, verify_on_bake=False, init_git=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "static checks" in result.stdout and " ok " in result.stdout
     assert tree(project) == before

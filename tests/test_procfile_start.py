@@ -96,7 +96,9 @@ def test_default_project_starts_from_procfile_and_stops_on_sigterm(bake: Any, se
 @pytest.mark.network
 @pytest.mark.parametrize("use_postgres", [True, False], ids=["postgres", "redis-only"])
 def test_bare_honcho_start_runs_the_worker_until_ctrl_c(bake: Any, services: Any, use_postgres: bool) -> None:
-    """What people type: `cp .env.example .env; honcho start`. It must not end when a release process exits."""
+    """The README's `cp .env.example .env; honcho start -e /dev/null -f Procfile.dev`: it must not end when a
+    release process exits, and on Ctrl-C the worker itself exits 0 (Procfile.dev `exec`s it: without `exec`
+    the shell took the SIGTERM and honcho reported rc=-15)."""
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     options = {} if use_postgres else {"use_postgres": False, "use_pandas": False}
     project = bake(python_version=python, **options)
@@ -111,7 +113,7 @@ def test_bare_honcho_start_runs_the_worker_until_ctrl_c(bake: Any, services: Any
     (project / ".env").write_text(dotenv)
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(project), "PYTHONUNBUFFERED": "1"}
     honcho = subprocess.Popen(
-        [str(venv / "bin" / "honcho"), "start"], cwd=project, env=env,
+        [str(venv / "bin" / "honcho"), "start", "-e", "/dev/null", "-f", "Procfile.dev"], cwd=project, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -125,5 +127,6 @@ def test_bare_honcho_start_runs_the_worker_until_ctrl_c(bake: Any, services: Any
             os.killpg(honcho.pid, signal.SIGKILL)
     output = "".join(seen) + (honcho.stdout.read() if honcho.stdout else "")
     assert code in (0, 130), output  # 130: honcho's own exit status after Ctrl-C
+    assert "worker.1 stopped (rc=0)" in output, output
     assert "event=worker_stopped" in output, "the worker did not finish cleanly on Ctrl-C:\n" + output
     assert "Traceback" not in output, output

@@ -10,7 +10,6 @@ import glob
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from preflight.heroku import DEFAULT_STACK, platform_tag  # noqa: E402
 
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
+
+from {{ cookiecutter.__package_name }} import config  # noqa: E402  (its .env reader; it imports only the stdlib)
 
 
 def heroku_python() -> str:
@@ -68,22 +69,13 @@ def heroku_stack() -> str:
 
 
 def load_dotenv() -> None:
-    """Read `.env` (NAME=value lines, quotes and `export` allowed) into the environment nox passes on.
+    """Read `.env` as every command of the project does (`config.load_dotenv`).
 
     A variable the shell already sets wins, so `REDIS_URL=... nox` still works. Only names are printed.
     """
-    path = ROOT / ".env"
-    if not path.exists():
-        return
-    loaded = []
-    for line in path.read_text().splitlines():
-        words = [w for w in shlex.split(line, comments=True) if w != "export"]
-        if len(words) == 1 and "=" in words[0]:
-            name, value = words[0].split("=", 1)
-            if name.isidentifier() and name not in os.environ:
-                os.environ[name] = value
-                loaded.append(name)
-    print(f"nox: from .env: {', '.join(loaded) or 'nothing new'}", file=sys.stderr)
+    loaded = config.load_dotenv(path=ROOT / ".env")
+    if (ROOT / ".env").exists():
+        print(f"nox: from .env: {', '.join(loaded) or 'nothing new'}", file=sys.stderr)
 
 
 def ruff_pin() -> str:
@@ -123,8 +115,10 @@ def typing(session: nox.Session) -> None:
 
 @nox.session(python=INTERPRETER, default=True)
 def preflight(session: nox.Session) -> None:
-    """The full checker (fresh environment from requirements.txt, deptry, Heroku platform resolve), once per
-    generation this project can deploy to (`-- --generation cedar` for one)."""
+    """The full checker (fresh env, deptry, Heroku platform resolve) for each generation it deploys to.
+
+    `-- --generation cedar` checks one.
+    """
     # The checker's own environment holds only its tools, so it cannot hide a missing requirement.
     session.install("uv", "deptry", "pip")
     chosen = any(arg.startswith("--generation") for arg in session.posargs)
@@ -141,9 +135,9 @@ def generations() -> list[str]:
 
 @nox.session(python=INTERPRETER, default=True)
 def tests(session: nox.Session) -> None:
-    """The worker's tests against real Redis and PostgreSQL, four at a time (PYTEST_WORKERS to change it)."""
+    """The worker's tests against real Redis{% if cookiecutter.use_postgres %} and PostgreSQL{% endif %}, four at a time (PYTEST_WORKERS to change it)."""
     install_runtime(session)
-    # Most of a test's time is waiting on a worker process, Redis or PostgreSQL, so more processes than
+    # Most of a test's time is waiting on a worker process, Redis{% if cookiecutter.use_postgres %} or PostgreSQL{% endif %}, so more processes than
     # cores pay: 99 tests took 114 s one at a time, 53 s four at a time on 2 cores. Each test has its own
     # queue and schema.
     session.run("pytest", "-n", os.environ.get("PYTEST_WORKERS", "4"), *session.posargs)

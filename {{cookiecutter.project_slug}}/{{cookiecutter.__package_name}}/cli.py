@@ -1,12 +1,16 @@
-"""The command line: worker (default), migrate, enqueue, status, dead; one clear line on a usage error."""
+"""The command line: worker (default), {% if cookiecutter.use_postgres %}migrate, {% endif %}enqueue, status, dead; one clear line on a usage error."""
 
 from __future__ import annotations
 
 import argparse
 import itertools
 import json
+import os
+import re
 import signal
+import stat
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -37,7 +41,9 @@ def build_parser(prog: str) -> Parser:
     parser = Parser(prog=prog, description="Heroku worker: jobs from a Redis stream, results stored once.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.add_parser("worker", help="run the worker (the default; what the Procfile runs)")
+{%- if cookiecutter.use_postgres %}
     commands.add_parser("migrate", help="apply pending schema migrations (release phase; safe to repeat)")
+{%- endif %}
     enqueue = commands.add_parser("enqueue", help="queue one job per JSON line of FILE (or - for stdin)")
     enqueue.add_argument("file", nargs="?", default="-", metavar="FILE")
     status = commands.add_parser("status", help="queue depths and workers")
@@ -51,8 +57,92 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-ENQUEUE_CHUNK_LINES = 5000  # lines sent per round trip; memory stays bounded whatever the file's size
+ENQUEUE_CHUNK_LINES = 1000  # lines sent per round trip (one pipeline): what a failure can leave unsure
 ENQUEUE_CHUNK_BYTES = 8 * 2**20
+PROGRESS_EVERY_SECONDS = 5.0  # a logfmt progress line this often when stderr is not a terminal
+BAR_EVERY_SECONDS = 0.1  # the terminal bar's refresh
+PIPELINE_ERROR = re.compile(r"Command # \d+ \(.*\) of pipeline caused error: ", re.DOTALL)
+
+
+class Progress:
+    """What `enqueue` has done so far, on stderr: a bar on a terminal, else a logfmt line every few seconds.
+
+    Hand-written rather than tqdm or rich: every runtime dependency is installed on each dyno and pinned with
+    hashes in requirements.txt, and this is one line of a local command.
+    """
+
+    def __init__(self, total_bytes: int | None, stream: IO[str], is_terminal: bool) -> None:
+        self.total_bytes, self.stream, self.is_terminal = total_bytes, stream, is_terminal
+        self.started = self.shown = time.monotonic()
+        self.lines = self.bytes_read = self.queued = self.refused = 0
+
+    def update(self, force: bool = False) -> None:
+        now = time.monotonic()
+        every = BAR_EVERY_SECONDS if self.is_terminal else PROGRESS_EVERY_SECONDS
+        if not force and now - self.shown < every:
+            return
+        self.shown = now
+        rate = self.lines / max(now - self.started, 1e-6)
+        if self.is_terminal:
+            self.stream.write("\r" + self.bar(rate))
+        else:
+            fields = f"lines={self.lines} queued={self.queued} refused={self.refused} lines_per_s={rate:.0f}"
+            self.stream.write(f"at=info event=enqueue_progress {fields}\n")
+        self.stream.flush()
+
+    def bar(self, rate: float) -> str:
+        counts = f"{self.lines:,} lines, {self.queued:,} queued, {self.refused:,} refused"
+        counts += f", {rate:,.0f} lines/s"
+        if not self.total_bytes:
+            return f"enqueue {counts}"
+        done = min(self.bytes_read / self.total_bytes, 1.0)
+        filled = int(done * 24)
+        return f"enqueue {done:4.0%} |{'#' * filled}{'.' * (24 - filled)}| {counts}"
+
+    def close(self) -> None:
+        """The last state, then a new line, so that what follows starts on its own line."""
+        if self.is_terminal:
+            self.update(force=True)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def input_size(name: str) -> int | None:
+    """The bytes left to read from FILE (or stdin) when it is a regular file; None for a pipe."""
+    try:
+        if name == "-":
+            info = os.fstat(sys.stdin.fileno())
+            return info.st_size if stat.S_ISREG(info.st_mode) else None
+        return Path(name).stat().st_size if Path(name).is_file() else None
+    except OSError:
+        return None
+    except ValueError:  # stdin replaced by something without a file descriptor
+        return None
+
+
+class EnqueueStopped(Exception):
+    """`enqueue` stopped part-way: the lines before `resume_line` are queued."""
+
+    def __init__(self, queued: int, resume_line: int, why: str) -> None:
+        super().__init__(why)
+        self.queued, self.resume_line, self.why = queued, resume_line, why
+
+
+def stopped_message(prog: str, name: str, stopped: EnqueueStopped) -> str:
+    """What was queued and how to go on, without any payload (redis-py's message holds the failed command)."""
+    line = stopped.resume_line
+    source = "the input" if name == "-" else name
+    resume = f"tail -n +{line} {name if name != '-' else 'FILE'} | python -m {prog} enqueue -"
+    return (
+        f"{prog}: enqueue stopped at line {line} of {source}: {stopped.why}\n"
+        f"{prog}: {stopped.queued} jobs were queued (every valid line before line {line}); lines from "
+        f"{line} on may be partly queued: sending them again is safe (the store keeps each job key once).\n"
+        f"{prog}: resume with: {resume}\n"
+    )
+
+
+def redis_reason(exc: Exception) -> str:
+    return logs.mask(" ".join(PIPELINE_ERROR.sub("", str(exc)).split()))[:300]
 
 
 def _lines(name: str, limit: int) -> Iterator[tuple[int, bytes | None, int]]:
@@ -99,32 +189,51 @@ def refusal(payload: bytes, limit: int) -> str | None:
     return None
 
 
-def enqueue(queue: Queue, name: str, out: IO[str]) -> int:
-    """Queue every valid line, in chunks as the file is read; report each refused line with its number and
-    reason; exit 1 if any was refused."""
+def enqueue(queue: Queue, name: str, out: IO[str], progress: Progress | None = None) -> int:
+    """Queue every valid line, in chunks as the file is read, showing progress; report each refused line with
+    its number and reason; exit 1 if any was refused. A Redis error or Ctrl-C part-way raises EnqueueStopped
+    with what was queued and the line to resume from."""
     limit = queue.limits.payload_max_bytes
-    refused = queued = pending_bytes = 0
+    shown = progress or Progress(None, sys.stderr, is_terminal=False)
+    pending_bytes, first_pending = 0, 1
     accepted: list[bytes] = []
     queue.ensure_group()
-    for number, line, size in _lines(name, limit):
-        payload = line.strip() if line is not None else None
-        if payload == b"":
-            continue  # blank lines are not jobs
-        too_long = f"line is {size} bytes, over PAYLOAD_MAX_BYTES={limit}"
-        reason = refusal(payload, limit) if payload is not None else too_long
-        if reason is not None:
-            refused += 1
-            logs.warning("enqueue_refused", line=number, reason=reason[:300])
-            continue
-        assert payload is not None
-        accepted.append(payload)
-        pending_bytes += len(payload)
-        if len(accepted) >= ENQUEUE_CHUNK_LINES or pending_bytes >= ENQUEUE_CHUNK_BYTES:
-            queued += queue.enqueue(accepted)
-            accepted, pending_bytes = [], 0
-    queued += queue.enqueue(accepted)
-    logs.info("enqueued", queue=queue.name, queued=queued, refused=refused)
-    return 1 if refused else 0
+
+    def send(next_line: int) -> None:
+        nonlocal accepted, pending_bytes, first_pending
+        try:
+            shown.queued += queue.enqueue(accepted)
+        except redis.RedisError as exc:
+            raise EnqueueStopped(shown.queued, first_pending, redis_reason(exc)) from None
+        except KeyboardInterrupt:
+            raise EnqueueStopped(shown.queued, first_pending, "interrupted (Ctrl-C)") from None
+        accepted, pending_bytes, first_pending = [], 0, next_line
+
+    try:
+        for number, line, size in _lines(name, limit):
+            shown.lines, shown.bytes_read = number, shown.bytes_read + size
+            payload = line.strip() if line is not None else None
+            if payload == b"":
+                continue  # blank lines are not jobs
+            too_long = f"line is {size} bytes, over PAYLOAD_MAX_BYTES={limit}"
+            reason = refusal(payload, limit) if payload is not None else too_long
+            if reason is not None:
+                shown.refused += 1
+                logs.warning("enqueue_refused", line=number, reason=reason[:300])
+                continue
+            assert payload is not None
+            accepted.append(payload)
+            pending_bytes += len(payload)
+            if len(accepted) >= ENQUEUE_CHUNK_LINES or pending_bytes >= ENQUEUE_CHUNK_BYTES:
+                send(number + 1)
+            shown.update()
+        send(shown.lines + 1)
+    except KeyboardInterrupt:
+        raise EnqueueStopped(shown.queued, first_pending, "interrupted (Ctrl-C)") from None
+    finally:
+        shown.close()
+    logs.info("enqueued", queue=queue.name, queued=shown.queued, refused=shown.refused)
+    return 1 if shown.refused else 0
 
 
 def status(queue: Queue, as_json: bool, out: IO[str], gone_after: float | None = None) -> int:
@@ -187,7 +296,7 @@ def dead(queue: Queue, action: str, out: IO[str]) -> int:
     return 0
 
 
-def migrate(settings: config_module.Config) -> int:
+{% if cookiecutter.use_postgres %}def migrate(settings: config_module.Config) -> int:
     """The release phase: apply pending migrations, then create the consumer group."""
     from .contract import ResultStore
     from .store import Store
@@ -202,7 +311,7 @@ def migrate(settings: config_module.Config) -> int:
     return 0
 
 
-def run(args: argparse.Namespace, settings: config_module.Config) -> int:
+{% endif %}def run(args: argparse.Namespace, settings: config_module.Config) -> int:
     command = args.command or "worker"
     set_unknown_fields(settings.unknown_fields)  # the worker and `enqueue` refuse alike
     if command == "worker":
@@ -210,11 +319,20 @@ def run(args: argparse.Namespace, settings: config_module.Config) -> int:
 
         return Worker(settings).run()
     signal.signal(signal.SIGTERM, _terminate)
+{%- if cookiecutter.use_postgres %}
     if command == "migrate":
         return migrate(settings)
+{%- endif %}
     queue = Queue(connect(settings), settings.queue_name, Limits.of(settings))
     if command == "enqueue":
-        return enqueue(queue, args.file, sys.stdout)
+        progress = Progress(input_size(args.file), sys.stderr, is_terminal=sys.stderr.isatty())
+        try:
+            return enqueue(queue, args.file, sys.stdout, progress)
+        except EnqueueStopped as stopped:
+            where = {"queued": stopped.queued, "resume_line": stopped.resume_line}
+            logs.error("enqueue_stopped", queue=queue.name, **where)
+            sys.stderr.write(stopped_message(__package__ or "worker", args.file, stopped))
+            return 130 if stopped.why.startswith("interrupted") else 1
     if command == "status":
         return status(queue, args.json, sys.stdout, gone_after=settings.claim_idle_seconds)
     return dead(queue, args.action, sys.stdout)
@@ -225,6 +343,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     prog = prog or (__package__ or "worker")
     try:
         args = build_parser(prog).parse_args(argv)
+        config_module.load_dotenv()  # `.env` in the current folder, the shell winning, as nox reads it
         settings = config_module.load()
     except UsageError as exc:
         sys.stderr.write(f"{prog}: error: {exc}\n")
@@ -239,7 +358,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_USAGE
-    except StoreError as exc:  # a failed migration (named), or a schema this code cannot run on
+    except StoreError as exc:  # {% if cookiecutter.use_postgres %}a failed migration (named), or {% endif %}a schema this code cannot run on
         sys.stderr.write(f"{prog}: {args.command or 'worker'}: {logs.mask(str(exc))}\n")
         return 1
     except redis.RedisError as exc:

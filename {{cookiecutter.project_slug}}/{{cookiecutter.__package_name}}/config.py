@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+import shlex
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 
@@ -42,7 +44,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 {%- endif %}
     Setting(
-        "QUEUE_NAME", "events", "Queue name; all Redis keys are {QUEUE_NAME}:... (one cluster hash slot)."
+        "QUEUE_NAME",
+        "{{ cookiecutter.project_slug }}",
+        "Queue name, this project's slug by default, so two projects on one Redis keep apart; all Redis keys "
+        "are {QUEUE_NAME}:... (one cluster hash slot).",
     ),
     Setting("BATCH_SIZE", "2000", "Jobs taken and stored per batch (1-10000)."),
     Setting(
@@ -228,6 +233,33 @@ def database_dsn(url: str) -> str:
     if scheme:  # appended as text: urlunsplit() would turn postgresql:///db into postgresql:/db
         return url + ("&" if "?" in url else "?") + "sslmode=require"
     return f"{url} sslmode=require"
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The NAME=value lines of a `.env` file (quotes, `export` and `#` comments allowed); {} without one."""
+    if not path.is_file():
+        return {}
+    found = {}
+    for line in path.read_text().splitlines():
+        words = [w for w in shlex.split(line, comments=True) if w != "export"]
+        if len(words) == 1 and "=" in words[0]:
+            name, value = words[0].split("=", 1)
+            if name.isidentifier():
+                found[name] = value
+    return found
+
+
+def load_dotenv(environ: MutableMapping[str, str] | None = None, path: Path = Path(".env")) -> list[str]:
+    """Add `.env`'s settings to the environment, the shell winning: a variable already set is kept.
+
+    Every command of the project reads `.env` this way (`python -m <package> ...`, and nox through this
+    function), so `MAX_DELIVERIES=3 python -m <package>` overrides `.env` everywhere. Returns the names added.
+    On Heroku there is no `.env` (it is git-ignored): config vars are the environment.
+    """
+    environ = os.environ if environ is None else environ
+    added = {name: value for name, value in read_dotenv(path).items() if name not in environ}
+    environ.update(added)
+    return list(added)
 
 
 def load(env: Mapping[str, str] | None = None) -> Config:
