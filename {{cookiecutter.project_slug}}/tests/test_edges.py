@@ -271,6 +271,10 @@ def test_foreign_entries_are_dead_lettered_at_once(services: Services) -> None:
     errors = " | ".join(d["error"] for d in dead)
     assert errors.count("foreign entry") == 4 and "garbled field n" in errors and "unknown fields" in errors
     assert "missing field j" in errors and "malformed JSON" in errors
+    foreign_letters = [d for d in dead if "foreign" in d["error"]]
+    kept = {d["error"].split(":")[1].strip(): json.loads(d["payload"]) for d in foreign_letters}
+    assert kept['unknown fields "source"'] == ["j", valid.decode(), "n", "0", "source", "billing"], kept
+    assert kept["missing field j (the payload)"] == ["payload", valid.decode()], "its fields are kept"
     assert "Traceback" not in out.getvalue()
 
 

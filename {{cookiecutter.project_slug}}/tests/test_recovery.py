@@ -109,6 +109,7 @@ def test_a_failing_job_is_isolated_retried_then_dead(
     dead = services.cli("dead", "list").stdout
     assert dead.count("this job always fails") == 3 and '"deliveries": 3' in dead
     assert "event=job_retry" in out.getvalue() and "splits=" in out.getvalue()
+    assert "event=job_retry key=fail-1 entry=" in out.getvalue(), "the key, stable across retries"
 
 
 def test_a_hung_worker_lets_go_of_its_batch(services: Services) -> None:

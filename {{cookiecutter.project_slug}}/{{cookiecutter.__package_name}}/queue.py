@@ -51,7 +51,9 @@ local function entry(f, limit, keep)
   end
   if not body then
     problem = 'foreign entry: missing field j (the payload)'
-    body = ''
+  end
+  if problem ~= '' then  -- a foreign entry keeps its fields, as a JSON array [name, value, ...]: bounded
+    body = string.sub(cjson.encode(f), 1, keep)
   end
   local size, sha1 = #body, ''
   if size > limit then
@@ -398,7 +400,11 @@ def checked(entry: str, fields: dict[bytes, bytes], limits: Limits, prior_delive
     if extra:
         problem = f"foreign entry: unknown fields {b' '.join(extra[:5])[:100]!r}"
     if body is None:
-        problem, body = "foreign entry: missing field j (the payload)", b""
+        problem = "foreign entry: missing field j (the payload)"
+    if problem or body is None:  # a foreign entry keeps its fields, as the read script gives them, bounded
+        pairs = [x.decode("utf-8", "surrogateescape") for pair in fields.items() for x in pair]
+        body = json.dumps(pairs, ensure_ascii=False).encode("utf-8", "surrogateescape")
+        body = body[: limits.dead_payload_bytes]
     size, sha1 = -1, ""
     if len(body) > limits.payload_max_bytes:
         size, sha1 = len(body), hashlib.sha1(body).hexdigest()

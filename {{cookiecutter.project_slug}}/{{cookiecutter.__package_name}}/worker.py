@@ -18,6 +18,7 @@ batch read but not stored is handed back at once.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import queue as pyqueue
 import random
@@ -38,6 +39,7 @@ from .faults import Diagnosis, Fault
 from .heartbeat import Heartbeat
 from .prepare import Prepared, prepare
 from .queue import Job, Limits, Queue, connect
+from .schema import KEY
 from .shutdown import Shutdown
 from .store import Store
 from .validate import UTC
@@ -70,6 +72,16 @@ def worker_id() -> str:
     return f"{where}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
+def key_of(job: Job) -> str:
+    """The job's key (schema.KEY) for the lines about it: the stream entry changes on each retry, the key does
+    not. Empty when the payload has none (malformed, foreign); only failing jobs are decoded for it."""
+    try:
+        value = json.loads(job.payload).get(KEY, "")
+    except Exception:  # not JSON, or not an object
+        return ""
+    return logs.mask(str(value))[:100]
+
+
 def describe(exc: BaseException) -> str:
     """One line for a log or a dead letter: the exception type and message, passwords masked, bounded."""
     text = " ".join(str(exc).split())
@@ -86,6 +98,7 @@ class Outcome:
     stored: int = 0
     splits: int = 0
     saves: int = 0  # store calls that succeeded with rows in them: proof that the store works
+    sent: int = 0  # job rows in store calls that succeeded; sent - stored: rows whose key was already stored
     reason: str = ""  # the reason of the last failure (its diagnosis), for the pause when nothing stored
     deferred: list[tuple[Job, str]] = field(default_factory=list)  # unproven: retried, delivery not counted
 
@@ -321,7 +334,13 @@ class Worker:
                 )
                 self.queue.finish([], dead=[(job, error) for job in dead], worker=self.id)
                 for job in dead:
-                    logs.warning("job_dead", entry=job.entry_id, deliveries=job.deliveries, error=error)
+                    logs.warning(
+                        "job_dead",
+                        key=key_of(job),
+                        entry=job.entry_id,
+                        deliveries=job.deliveries,
+                        error=error,
+                    )
             rest = [job for job in jobs if job.deliveries <= self.config.max_deliveries + 1]
             if len(rest) == 1 and rest[0].deliveries > 2:  # taken over before: alone, and nothing beside it
                 self.submit(rest)
@@ -399,6 +418,7 @@ class Worker:
                     "batch_stored",
                     jobs=len(jobs),
                     stored=outcome.stored,
+                    duplicates=(outcome.sent - outcome.stored) or None,
                     refused=len(outcome.refused),
                     failed=len(outcome.failed),
                     splits=outcome.splits or None,
@@ -432,6 +452,7 @@ class Worker:
             return
         try:
             outcome.stored += self.store.save(prepared.rows)
+            outcome.sent += len(prepared.rows)
         except Exception as exc:
             self.store.reset()
             diagnosis = self.diagnose(exc)
@@ -487,7 +508,12 @@ class Worker:
             delay = self.retry_delay(self.deferrals)
             retry.append((job._replace(deliveries=job.deliveries - 1), delay))
             logs.warning(
-                "job_deferred", entry=job.entry_id, in_s=round(delay, 2), reason=outcome.reason, error=error
+                "job_deferred",
+                key=key_of(job),
+                entry=job.entry_id,
+                in_s=round(delay, 2),
+                reason=outcome.reason,
+                error=error,
             )
         for job, error in outcome.failed:
             if job.deliveries >= self.config.max_deliveries:
@@ -497,6 +523,7 @@ class Worker:
                 retry.append((job, delay))
                 logs.warning(
                     "job_retry",
+                    key=key_of(job),
                     entry=job.entry_id,
                     deliveries=job.deliveries,
                     in_s=round(delay, 2),
@@ -504,7 +531,9 @@ class Worker:
                 )
         dropped = self.queue.finish(outcome.done, retry=retry, dead=dead, worker=self.id)
         for job, error in dead:
-            logs.warning("job_dead", entry=job.entry_id, deliveries=job.deliveries, error=error)
+            logs.warning(
+                "job_dead", key=key_of(job), entry=job.entry_id, deliveries=job.deliveries, error=error
+            )
         if dropped:
             limits = self.queue.limits
             logs.error(
