@@ -45,6 +45,7 @@ def test_memory_is_bounded_by_bytes_not_entries(services: Services) -> None:
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(20) == 0
     assert_stored_exactly_once(services, events)
+    print(f"peak RSS {peak:.0f} MiB")  # shown with -s: the figure docs/worker.md records
     assert peak <= 300, f"peak RSS {peak:.0f} MiB for 150 x 900 KB jobs (a 512 MB dyno holds ~480 MiB)"
     batches = [line for line in log_of(worker).splitlines() if "event=batch_stored" in line]
     assert len(batches) > 1, "all 150 jobs in one batch: the byte budget did not apply"
@@ -71,6 +72,7 @@ def test_sigterm_during_a_slow_store_finishes_one_batch_and_hands_back_the_rest(
     took = time.monotonic() - sent
     log = log_of(worker)
     assert code == 0, log
+    print(f"SIGTERM to exit: {took:.1f} s")  # shown with -s
     assert took < 10, f"SIGTERM took {took:.1f} s: more than the batch in hand"
     assert "event=batch_handed_back" in log and "shutdown_watchdog" not in log
     status = services.status()
