@@ -120,3 +120,11 @@ def test_enqueue_stopped_part_way_says_what_was_queued_and_where_to_resume(
     rest = b"".join(text.splitlines(keepends=True)[2001:])
     assert services.cli("enqueue", "-", input=rest).returncode == 0
     assert services.status()["queued"] == 2500
+
+
+def test_an_unreadable_dotenv_line_is_one_clear_error_without_its_value(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("BATCH_SIZE=100\nREDIS_URL='redis://:it-s3cret@host:6379/0\n")
+    with pytest.raises(config.ConfigError) as refused:
+        config.read_dotenv(dotenv)
+    assert ".env line 2" in str(refused.value) and "s3cret" not in str(refused.value)

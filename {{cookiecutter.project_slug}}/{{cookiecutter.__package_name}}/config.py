@@ -236,12 +236,19 @@ def database_dsn(url: str) -> str:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """The NAME=value lines of a `.env` file (quotes, `export` and `#` comments allowed); {} without one."""
+    """The NAME=value lines of a `.env` file (quotes, `export` and `#` comments allowed); {} without one.
+
+    Written here rather than taken from python-dotenv: shell-style lines are all a `.env` needs, and the
+    worker's slug then carries no extra dependency. A line shlex cannot read is a ConfigError naming the line,
+    never its value (it may hold a password)."""
     if not path.is_file():
         return {}
     found = {}
-    for line in path.read_text().splitlines():
-        words = [w for w in shlex.split(line, comments=True) if w != "export"]
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        try:
+            words = [w for w in shlex.split(line, comments=True) if w != "export"]
+        except ValueError as exc:
+            raise ConfigError(f"{path.name} line {number}: {exc} (quote the value)") from None
         if len(words) == 1 and "=" in words[0]:
             name, value = words[0].split("=", 1)
             if name.isidentifier():
