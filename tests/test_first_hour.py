@@ -170,6 +170,9 @@ def readme_blocks(readme: str, section: str) -> list[str]:
     return re.findall(r"```bash\n(.*?)```", body, re.DOTALL)
 
 
+NOX_SESSION_VARIABLES = {"VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH"}
+
+
 @pytest.mark.network
 def test_the_readme_local_setup_runs_as_written_in_a_fresh_bake(tmp_path: Path) -> None:
     """Every command of "Local setup" (Docker aside: the services run here already), then the first jobs of
@@ -182,8 +185,11 @@ def test_the_readme_local_setup_runs_as_written_in_a_fresh_bake(tmp_path: Path) 
     assert docker.startswith("docker compose up")
     _, first_jobs = readme_blocks(readme, "### Run it")[:2]
     home = tmp_path / "home"
+    # The machine's proxy and certificate settings, if any; not what nox sets for its own session (UV_PYTHON,
+    # UV_PROJECT_ENVIRONMENT and VIRTUAL_ENV would send `uv pip install` into nox's venv, not the README's).
+    inherited = {k: v for k, v in os.environ.items() if k not in NOX_SESSION_VARIABLES}
     env = {
-        **os.environ,  # the machine's proxy and certificate settings, if any
+        **inherited,
         "PATH": f"{home / 'bin'}:{os.environ['PATH']}", "HOME": str(home), "UV_TOOL_BIN_DIR": str(home / "bin"),
         "UV_TOOL_DIR": str(home / "tools"), "UV_PYTHON_DOWNLOADS": "never", **GIT_ENV,
     }  # fmt: skip
@@ -222,9 +228,6 @@ def test_cruft_diff_skips_the_checker_and_prints_only_the_diff(tmp_path: Path, m
     commit_all(project, "cruft state")
     slugignore = project / ".slugignore"  # a change of the team's own: what `cruft diff` shows
     slugignore.write_text("# Changed by the team.\n" + slugignore.read_text().split("\n", 1)[1])
-    started = time.monotonic()
     diff = run([sys.executable, "-m", "cruft", "diff"], project)
-    seconds = time.monotonic() - started
     assert diff.stdout.lstrip().startswith("diff --git"), diff.stdout[:500]
     assert "Verifying" not in diff.stdout + diff.stderr and "Next steps" not in diff.stdout
-    assert seconds < 20, f"cruft diff took {seconds:.1f} s"
