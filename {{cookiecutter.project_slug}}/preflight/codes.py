@@ -62,7 +62,7 @@ _TABLE: list[tuple[str, Kind, tuple[Generation, ...], str]] = [
     ("HW206", "error", BOTH, "-r/-c include missing"),
     ("HW207", "error", BOTH, "requirement line does not parse"),
     ("HW209", "error", BOTH, "local path requirement outside the app or missing"),
-    ("HW301", "error", BOTH, "no wheel for Heroku's platform and Python"),
+    ("HW301", "policy", BOTH, "no wheel for Heroku's platform and Python: the build compiles it"),
     ("HW302", "error", BOTH, "requirements do not resolve on Heroku's platform and Python"),
     ("HW303", "error", BOTH, "pip rejects requirements that uv resolves"),
     ("HW399", "blocking", BOTH, "platform resolve could not run"),

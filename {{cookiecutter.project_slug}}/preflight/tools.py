@@ -285,7 +285,8 @@ def platform_resolve(
                 req.file if req else "requirements.txt",
                 req.line if req else None,
                 f"{name}=={version} has no wheel for CPython {python_version} on Heroku ({platform}): "
-                "the build would compile it from source",
+                "the build compiles it from source (the stack image has a compiler and libpq; the fresh env "
+                "builds it too, and HW401 says if it does not build)",
                 f"move to a version with wheels for {python_version} (`uv pip compile --upgrade-package "
                 f"{name} ...`), "
                 f"or mark a pure-Python sdist with `# preflight: sdist-ok`",
