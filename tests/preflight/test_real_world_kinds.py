@@ -87,8 +87,10 @@ def test_shadowing_uses_the_target_pythons_stdlib(make_app: MakeApp) -> None:
 @pytest.mark.network
 def test_import_of_a_package_installed_nowhere_is_hw101(make_app: MakeApp) -> None:
     """`tabulate` is neither in requirements.txt nor beside deptry: deptry's DEP001, not DEP003."""
-    app = make_app({"shop/report.py": "import six\nimport tabulate\n\nprint(tabulate, six)\n",
-                    "shop/worker.py": "import six\nfrom shop import report\n\n\ndef main() -> None:\n    print(six)\n"})  # fmt: skip
+    worker = "import six\nfrom shop import report\n\n\ndef main() -> None:\n    print(six, report)\n"
+    app = make_app(
+        {"shop/report.py": "import six\nimport tabulate\n\nprint(tabulate, six)\n", "shop/worker.py": worker}
+    )
     result = run_preflight(app, "--steps", "deptry")
     (finding,) = result.of("HW101")
     assert ("tabulate" in finding["message"], finding["file"], finding["line"]) == (True, "shop/report.py", 2), result

@@ -48,9 +48,9 @@ def _toml_lock(app: Path, name: str, code: str, command: str) -> list[Finding]:
     return []
 
 
-# The lock files the Poetry the classic build installs (heroku_versions.json `build_tools`, 2.x) reads: Poetry
-# 2.4.1's `Locker._get_lock_data` refuses a lock without `[metadata]`, without `lock-version` (Poetry 1.0 wrote
-# none) or whose `lock-version` is outside `_READ_VERSION_RANGE` (">=1,<3"); it writes "2.1".
+# The lock files read by the Poetry the classic build installs (heroku_versions.json `build_tools`, 2.x):
+# Poetry 2.4.1's `Locker._get_lock_data` refuses a lock without `[metadata]`, without `lock-version` (Poetry
+# 1.0 wrote none) or whose `lock-version` is outside `_READ_VERSION_RANGE` (">=1,<3"); it writes "2.1".
 POETRY_LOCK_READS = ((1,), (3,))
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 # Minor version -> top-level names that version removed / added, private ones included: exactly the difference
 # of `sys.stdlib_module_names` between 3.<minor-1> and 3.<minor> (3.11-3.13 read from CPython 3.10.13, 3.11.7,
-# 3.12.1 and 3.13.0; 3.14 from its "What's New", no 3.14 interpreter here). tests/preflight/test_real_world_kinds.py
-# compares stdlib_names() for every pair of local interpreters with the target's own list.
+# 3.12.1 and 3.13.0; 3.14 from its "What's New", no 3.14 interpreter here). The template's test
+# tests/preflight/test_real_world_kinds.py compares stdlib_names() for every pair of local interpreters with
+# the target's own list.
 REMOVED: dict[int, frozenset[str]] = {
     11: frozenset({"binhex"}),
-    12: frozenset({"distutils", "asynchat", "asyncore", "imp", "smtpd", "_bootsubprocess", "_sha256", "_sha512"}),
+    12: frozenset(
+        {"distutils", "asynchat", "asyncore", "imp", "smtpd", "_bootsubprocess", "_sha256", "_sha512"}
+    ),
     13: frozenset(
         {
             "aifc", "audioop", "cgi", "cgitb", "chunk", "crypt", "imghdr", "mailcap", "msilib", "nis",
