@@ -149,6 +149,14 @@ def test_sdist_only_package_is_not_an_error(make_app: MakeApp) -> None:
     assert strict.exit_code == 1 and strict.of("HW301")[0]["severity"] == "error", strict
 
 
+@pytest.mark.network
+def test_sdist_needing_a_library_the_stack_lacks_is_an_error(make_app: MakeApp) -> None:
+    """pysqlite3 0.5.4 (sdist only) needs sqlite3.h, which the build image lacks (the buildpack's own fixture)."""
+    result = run_preflight(make_app({"requirements.txt": "pysqlite3==0.5.4\n"}), "--steps", "platform")
+    (finding,) = result.of("HW304")
+    assert "sqlite3.h" in finding["message"] and result.exit_code == 1, result
+
+
 # --- Celery: the broker transport `celery worker` loads at start ----------------------------------------------
 
 CELERY_APP = {

@@ -65,6 +65,7 @@ _TABLE: list[tuple[str, Kind, tuple[Generation, ...], str]] = [
     ("HW301", "policy", BOTH, "no wheel for Heroku's platform and Python: the build compiles it"),
     ("HW302", "error", BOTH, "requirements do not resolve on Heroku's platform and Python"),
     ("HW303", "error", BOTH, "pip rejects requirements that uv resolves"),
+    ("HW304", "error", BOTH, "no wheel, and compiling it needs a library the stack image lacks"),
     ("HW399", "blocking", BOTH, "platform resolve could not run"),
     ("HW401", "error", BOTH, "fresh environment: requirements.txt does not install"),
     ("HW402", "error", BOTH, "pip check: installed distributions conflict"),
