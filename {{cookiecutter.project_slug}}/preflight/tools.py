@@ -291,9 +291,10 @@ def platform_resolve(
         if lacks:
             findings.append(error(
                 "HW304", req.file if req else "requirements.txt", req.line if req else None,
-                f"{name}=={version} has no wheel for CPython {python_version} on Heroku ({platform}), and "
-                f"compiling it needs {lacks}, which the stack image lacks: the build fails",
-                f"move to a version with wheels for {python_version} (`uv pip compile --upgrade-package {name}`)",
+                f"{name}=={version} has no wheel for CPython {python_version} on Heroku ({platform}), "
+                f"and compiling it needs {lacks}, which the stack image lacks: the build fails",
+                f"move to a version with wheels for {python_version} "
+                f"(`uv pip compile --upgrade-package {name}`)",
             ))  # fmt: skip
             continue
         findings.append(
