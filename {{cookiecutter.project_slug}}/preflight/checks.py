@@ -253,7 +253,7 @@ CHECKS: list[Check] = [
     Check("entry points", "fresh-env", ENTRY_CODES, _env_entrypoints),
     Check("shadowing by installed modules", "fresh-env", ("HW802",), _env_shadowing),
     Check("deptry", "deptry", ("HW101", "HW102", "HW103", "HW199"), _deptry),
-    Check("platform resolve", "platform", ("HW301", "HW302", "HW303", "HW399"), _platform),
+    Check("platform resolve", "platform", ("HW301", "HW302", "HW303", "HW304", "HW399"), _platform),
     Check("build hooks run", "hooks", ("HW711", "HW714", "HW715"), _hooks),
     Check("Django collectstatic", "hooks", ("HW716", "HW717"), _collectstatic),
 ]

@@ -497,11 +497,48 @@ def entry_celery(probe: Probe, value: str) -> None:
         entry_attr(probe, value, "app")
         return
     try:
-        find_app(value)
+        app = find_app(value)
     except AttributeError as exc:
         probe.add("attr_missing", f"celery -A {value}: {exc}", module=value.split(":")[0], name=None)
     except BaseException as exc:
         probe.failure(exc, None, None)
+    else:
+        load_transport(probe, app, value)
+
+
+def load_transport(probe: Probe, app: Any, value: str) -> None:
+    """What `celery worker` loads at start for the broker URL's scheme, short of connecting: kombu's transport
+    module and class (its client library imported, e.g. redis), then the channel's client check, where kombu
+    raises VersionMismatch ("Redis transport requires redis-py versions 6.1.0 or later"). No broker URL in the
+    app's configuration here (a config var unset on this machine): not checked."""
+    try:
+        url = app.conf.broker_read_url or app.conf.broker_url
+    except BaseException as exc:
+        probe.failure(exc, None, None)
+        return
+    if not url:
+        return
+    try:
+        transport = app.connection_for_read().transport  # imports kombu.transport.<scheme>; no connection yet
+        channel = getattr(transport, "Channel", None)
+        get_client = getattr(channel, "_get_client", None)
+        if channel is not None and get_client is not None:
+            try:
+                stub = channel.__new__(channel)
+            except TypeError:
+                return
+            try:
+                get_client(stub)
+            except AttributeError:
+                return  # this kombu's channel needs more than the probe gives: its version check ran first
+    except BaseException as exc:
+        if isinstance(exc, ImportError) or type(exc).__name__ == "VersionMismatch":
+            module = exc.name if isinstance(exc, ImportError) else None
+            error = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            probe.add("import_error", f"celery -A {value}: broker transport: {error}", module=module,
+                      exception=type(exc).__name__, file=None, line=None, via=None)  # fmt: skip
+        else:
+            probe.failure(exc, None, None)
 
 
 def entry_console(probe: Probe, name: str) -> None:

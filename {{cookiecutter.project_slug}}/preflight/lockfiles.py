@@ -48,10 +48,42 @@ def _toml_lock(app: Path, name: str, code: str, command: str) -> list[Finding]:
     return []
 
 
+# The lock files read by the Poetry the classic build installs (heroku_versions.json `build_tools`, 2.x):
+# Poetry 2.4.1's `Locker._get_lock_data` refuses a lock without `[metadata]`, without `lock-version` (Poetry
+# 1.0 wrote none) or whose `lock-version` is outside `_READ_VERSION_RANGE` (">=1,<3"); it writes "2.1".
+POETRY_LOCK_READS = ((1,), (3,))
+
+
+def _poetry_lock_version(lock: dict[str, Any]) -> str | None:
+    """Why Poetry 2.x refuses this lock's format, or None when it reads it."""
+    metadata = lock.get("metadata")
+    if not isinstance(metadata, dict):
+        return "poetry.lock has no [metadata] table"
+    raw = metadata.get("lock-version")
+    if raw is None:
+        return "poetry.lock has no `lock-version` (written by Poetry 1.0 or older)"
+    try:
+        version = tuple(int(part) for part in str(raw).split("."))
+    except ValueError:
+        return f"poetry.lock's lock-version `{raw}` is not a version"
+    low, high = POETRY_LOCK_READS
+    if not low <= version < high:
+        return f"poetry.lock's lock-version {raw} is outside what Poetry 2.x reads (>=1,<3)"
+    return None
+
+
 def _poetry(app: Path) -> list[Finding]:
     lock, pyproject = _load_toml(app / "poetry.lock"), _load_toml(app / "pyproject.toml")
     if not isinstance(lock, dict) or not isinstance(pyproject, dict):
         return []
+    refused = _poetry_lock_version(lock)
+    if refused:
+        return [error(
+            "HW710", "poetry.lock", None,
+            f"{refused}: the build's Poetry stops with \"The lock file is not compatible with the current "
+            "version of Poetry\"",
+            "regenerate it with Poetry 2: `poetry lock`, and commit poetry.lock",
+        )]  # fmt: skip
     stored = lock.get("metadata", {}).get("content-hash")
     if not stored or stored == poetry_content_hash(pyproject):
         return []

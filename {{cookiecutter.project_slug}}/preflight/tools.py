@@ -220,6 +220,14 @@ def _run_deptry(
         return issues
 
 
+# sdist-only distributions whose build needs a library the stack's build image lacks: the ones the classic
+# buildpack's `bin/warnings` names when their compile fails (v351: sqlite3.h, gdal-config).
+STACK_LACKS = {
+    "pysqlite3": "the SQLite headers (sqlite3.h)",
+    "gdal": "the GDAL library (gdal-config; Heroku's geo buildpack provides it)",
+}
+
+
 def platform_resolve(
     app: Path, python_version: str, reqs: Requirements, stack: str = DEFAULT_STACK
 ) -> list[Finding]:
@@ -279,13 +287,24 @@ def platform_resolve(
     ]
     for name, version in found:
         req = reqs.find(name)
+        lacks = STACK_LACKS.get(name.lower().replace("_", "-"))
+        if lacks:
+            findings.append(error(
+                "HW304", req.file if req else "requirements.txt", req.line if req else None,
+                f"{name}=={version} has no wheel for CPython {python_version} on Heroku ({platform}), "
+                f"and compiling it needs {lacks}, which the stack image lacks: the build fails",
+                f"move to a version with wheels for {python_version} "
+                f"(`uv pip compile --upgrade-package {name}`)",
+            ))  # fmt: skip
+            continue
         findings.append(
             error(
                 "HW301",
                 req.file if req else "requirements.txt",
                 req.line if req else None,
                 f"{name}=={version} has no wheel for CPython {python_version} on Heroku ({platform}): "
-                "the build would compile it from source",
+                "the build compiles it from source (the stack image has a compiler and libpq; the fresh env "
+                "builds it too, and HW401 says if it does not build)",
                 f"move to a version with wheels for {python_version} (`uv pip compile --upgrade-package "
                 f"{name} ...`), "
                 f"or mark a pure-Python sdist with `# preflight: sdist-ok`",

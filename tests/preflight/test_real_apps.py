@@ -1,0 +1,65 @@
+"""The checker's default verdict against Heroku's real classic build, on real public apps and mutations of them.
+
+The apps are vendored in tests/preflight/real_apps/ (origin, commit and license in manifest.json); each case's
+truth was recorded once by the real build and dynos (`python -m tests.preflight.record_real_apps`, see
+manifest.json's "command"): the test never builds. The checker runs as a user would run it on the app: default
+(full) mode, Cedar, no `--strict`, no config vars. Truth "fail" = the build failed or a process crashed at start
+with the app's own error; the checker says "fail" when it reports an error (not a could-not-run).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.preflight.helpers import run_preflight
+from tests.preflight.record_real_apps import MANIFEST, materialize
+
+CASES: dict[str, dict] = {n: c for n, c in json.loads(MANIFEST.read_text())["cases"].items() if "truth" in c}
+# Case -> why the checker's verdict differs from the real build's (the rest must agree).
+KNOWN_DISAGREEMENTS: dict[str, str] = {}
+
+
+def truth(case: dict) -> str:
+    recorded = case["truth"]
+    crashed = "crashed" in recorded.get("processes", {}).values()
+    return "fail" if recorded["build"] == "failed" or crashed else "pass"
+
+
+def verdict(app: Path) -> tuple[str, list[str]]:
+    result = run_preflight(app, "--generation", "cedar")
+    errors = sorted({f["code"] for f in result.findings if f["severity"] == "error" and not f["blocking"]})
+    if errors:
+        return "fail", errors
+    return {0: "pass", 2: "not-run"}.get(result.exit_code, "crash"), sorted(result.codes)
+
+
+@pytest.mark.network
+def test_checker_agrees_with_the_real_build_on_real_apps(tmp_path: Path) -> None:
+    assert len(CASES) >= 8, "the corpus lost cases"
+    apps = {name: materialize(case, tmp_path / name) for name, case in CASES.items()}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(verdict, app) for name, app in apps.items()}
+    got = {name: future.result() for name, future in futures.items()}
+    differ = {
+        n: f"build {truth(c)}, checker {got[n][0]} {got[n][1]}" for n, c in CASES.items() if got[n][0] != truth(c)
+    }
+    agree = len(CASES) - len(differ)
+    print(f"agreement with the real build on real apps: {agree}/{len(CASES)} ({100 * agree / len(CASES):.1f}%)")
+    assert agree / len(CASES) >= 0.9, differ
+    assert set(differ) == set(KNOWN_DISAGREEMENTS), {
+        "new disagreements": {n: differ[n] for n in set(differ) - set(KNOWN_DISAGREEMENTS)},
+        "now agree (remove from KNOWN_DISAGREEMENTS)": sorted(set(KNOWN_DISAGREEMENTS) - set(differ)),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_static_gives_no_error_on_an_app_that_builds_and_starts(name: str, tmp_path: Path) -> None:
+    """The issue's second promise: `--static` never calls a working app broken."""
+    if truth(CASES[name]) != "pass":
+        return
+    result = run_preflight(materialize(CASES[name], tmp_path / name), "--static", "--generation", "cedar")
+    assert result.exit_code == 0, result
