@@ -97,3 +97,18 @@ def write_app(root: Path, files: dict[str, str | None]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
+
+
+def assert_agreement(
+    what: str, truth: dict[str, str], got: dict[str, tuple[str, Any]], at_least: float, known: dict[str, str]
+) -> None:
+    """The checker's verdicts (`got`: name -> (verdict, codes)) against the real build's (`truth`): agreement
+    of at least `at_least`, and exactly the `known` disagreements (a new one, or one fixed, fails)."""
+    differ = {n: f"build {truth[n]}, checker {got[n][0]} {got[n][1]}" for n in truth if got[n][0] != truth[n]}
+    agree = len(truth) - len(differ)
+    print(f"agreement with the real build {what}: {agree}/{len(truth)} ({100 * agree / len(truth):.1f}%)")
+    assert agree / len(truth) >= at_least, differ
+    assert set(differ) == set(known), {
+        "new disagreements": {n: differ[n] for n in set(differ) - set(known)},
+        "now agree (remove from KNOWN_DISAGREEMENTS)": sorted(set(known) - set(differ)),
+    }

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests import heroku_build
-from tests.preflight.helpers import TEMPLATE_PROJECT, checker_env
+from tests.preflight.helpers import TEMPLATE_PROJECT, assert_agreement, checker_env
 from tests.pythons import find_python, not_verified
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,12 +101,4 @@ def test_checker_agrees_with_the_real_build_on_its_fixtures(fixtures: Path, user
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:  # each check waits on the network/uv
         futures = {name: pool.submit(verdict, user_python, fixtures / name, config.get(name, {})) for name in expected}
     got = {name: future.result() for name, future in futures.items()}
-    differ = {name: f"build {expected[name]}, checker {got[name][0]} {got[name][1]}" for name in expected
-              if got[name][0] != expected[name]}  # fmt: skip
-    agree = len(expected) - len(differ)
-    print(f"agreement with the real build: {agree}/{len(expected)} ({100 * agree / len(expected):.1f}%)")
-    assert agree / len(expected) >= 0.95, differ
-    assert set(differ) == set(KNOWN_DISAGREEMENTS), {
-        "new disagreements": {n: differ[n] for n in set(differ) - set(KNOWN_DISAGREEMENTS)},
-        "now agree (remove from KNOWN_DISAGREEMENTS)": sorted(set(KNOWN_DISAGREEMENTS) - set(differ)),
-    }
+    assert_agreement("on its fixtures", dict(expected), got, 0.95, KNOWN_DISAGREEMENTS)

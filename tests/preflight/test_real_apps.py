@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.preflight.helpers import run_preflight
+from tests.preflight.helpers import assert_agreement, run_preflight
 from tests.preflight.record_real_apps import MANIFEST, materialize
 
 CASES: dict[str, dict] = {n: c for n, c in json.loads(MANIFEST.read_text())["cases"].items() if "truth" in c}
@@ -44,16 +44,8 @@ def test_checker_agrees_with_the_real_build_on_real_apps(tmp_path: Path) -> None
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(verdict, app) for name, app in apps.items()}
     got = {name: future.result() for name, future in futures.items()}
-    differ = {
-        n: f"build {truth(c)}, checker {got[n][0]} {got[n][1]}" for n, c in CASES.items() if got[n][0] != truth(c)
-    }
-    agree = len(CASES) - len(differ)
-    print(f"agreement with the real build on real apps: {agree}/{len(CASES)} ({100 * agree / len(CASES):.1f}%)")
-    assert agree / len(CASES) >= 0.9, differ
-    assert set(differ) == set(KNOWN_DISAGREEMENTS), {
-        "new disagreements": {n: differ[n] for n in set(differ) - set(KNOWN_DISAGREEMENTS)},
-        "now agree (remove from KNOWN_DISAGREEMENTS)": sorted(set(KNOWN_DISAGREEMENTS) - set(differ)),
-    }
+    truths = {name: truth(case) for name, case in CASES.items()}
+    assert_agreement("on real apps", truths, got, 0.9, KNOWN_DISAGREEMENTS)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

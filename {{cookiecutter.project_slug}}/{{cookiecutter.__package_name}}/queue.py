@@ -63,6 +63,14 @@ local function entry(f, limit, keep)
   end
   return body, n, problem, size, sha1
 end
+
+-- Notes a foreign or oversized entry in a reply: its 0-based index, problem, whole size and sha1.
+local function flag(problems, i, problem, size, sha1)
+  problems[#problems + 1] = tostring(i - 1)
+  problems[#problems + 1] = problem
+  problems[#problems + 1] = tostring(size)
+  problems[#problems + 1] = sha1
+end
 """
 
 # Reads up to ARGV[3] new entries and at most ARGV[6] payload bytes (always one entry at least; an oversized
@@ -103,12 +111,7 @@ for i, e in ipairs(r[1][2]) do
   if not (f[1] == 'j' and f[3] == 'n' and n == '0' and #f == 4 and #body <= limit) then
     local problem, size, sha1
     body, n, problem, size, sha1 = entry(f, limit, keep)
-    if problem ~= '' then
-      problems[#problems + 1] = tostring(i - 1)
-      problems[#problems + 1] = problem
-      problems[#problems + 1] = tostring(size)
-      problems[#problems + 1] = sha1
-    end
+    if problem ~= '' then flag(problems, i, problem, size, sha1) end
   end
   ids[i], lens[i], prior[i], bodies[i] = e[1], #body, n, body
 end
@@ -147,12 +150,7 @@ for _, e in ipairs(redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], unpa
   if e and e[2] then
     local body, n, problem, size, sha1 = entry(e[2], limit, keep)
     local i = #ids + 1
-    if problem ~= '' then
-      problems[#problems + 1] = tostring(i - 1)
-      problems[#problems + 1] = problem
-      problems[#problems + 1] = tostring(size)
-      problems[#problems + 1] = sha1
-    end
+    if problem ~= '' then flag(problems, i, problem, size, sha1) end
     local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
     ids[i], lens[i], prior[i], bodies[i], times[i] = e[1], #body, n, body, p[1][4]
   end
