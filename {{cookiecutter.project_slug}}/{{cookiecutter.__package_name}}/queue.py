@@ -253,13 +253,13 @@ _PROMOTE = _NOW + _PROMOTE_BODY
 # Settles a batch atomically: schedules retries, writes dead letters (bounded: oldest dropped, counted), acks.
 # Writes that Redis refuses over maxmemory come first, so a refusal leaves nothing half done; a batch with
 # nothing to retry or dead-letter is a bare XACK, which Redis allows over maxmemory (and which frees memory).
-# KEYS: stream, retry, dead, dead order, dead stats. ARGV: group, (unused), max count, max bytes, #retries,
-# #dead, then (member, delay in seconds) per retry, (entry, record) per dead letter, then the ids to ack.
+# KEYS: stream, retry, dead, dead order, dead stats. ARGV: group, max count, max bytes, #retries, #dead, then
+# (member, delay in seconds) per retry, (entry, record) per dead letter, then the ids to ack.
 # Returns the entries of the dead letters dropped (oldest first) to stay within the caps.
 _FINISH_BODY = """
-local nr, nd = tonumber(ARGV[5]), tonumber(ARGV[6])
+local nr, nd = tonumber(ARGV[4]), tonumber(ARGV[5])
 local t = now()
-local i = 7
+local i = 6
 for _ = 1, nr do
   redis.call('ZADD', KEYS[2], string.format('%.3f', t + tonumber(ARGV[i + 1])), ARGV[i])
   i = i + 2
@@ -275,7 +275,7 @@ if nd > 0 then
   end
   local bytes = redis.call('HINCRBY', KEYS[5], 'bytes', added)
   local count = redis.call('HLEN', KEYS[3])
-  while count > tonumber(ARGV[3]) or bytes > tonumber(ARGV[4]) do
+  while count > tonumber(ARGV[2]) or bytes > tonumber(ARGV[3]) do
     local oldest = redis.call('ZPOPMIN', KEYS[4])
     if #oldest == 0 then break end
     bytes = bytes - redis.call('HSTRLEN', KEYS[3], oldest[1])
@@ -331,7 +331,7 @@ class Limits(NamedTuple):
     dead_max_count: int
     dead_max_bytes: int
     dead_payload_bytes: int  # kept of a payload over PAYLOAD_MAX_BYTES (only its prefix is ever read)
-    read_max_bytes: int = 8 * 2**20
+    read_max_bytes: int
 
     @classmethod
     def of(cls, config: Config | None = None) -> Limits:
@@ -578,7 +578,7 @@ class Queue:
             return []
         limits = self.limits
         args: list[str | bytes | float | int] = [
-            GROUP, 0, limits.dead_max_count, limits.dead_max_bytes, len(retry), len(dead),
+            GROUP, limits.dead_max_count, limits.dead_max_bytes, len(retry), len(dead),
         ]  # fmt: skip
         for job, delay in retry:
             args += [f"{job.deliveries}|{job.entry_id}|".encode() + job.payload, round(delay, 3)]
@@ -622,11 +622,6 @@ class Queue:
     def promote(self) -> int:
         """Move retries whose time has come (by Redis's clock) back to the stream; returns how many."""
         return int(self._promote(keys=[self.keys.stream, self.keys.retry]))
-
-    def now(self) -> float:
-        """Redis's clock (TIME), the one every worker shares."""
-        seconds, micros = self.redis.time()
-        return float(seconds) + micros / 1e6
 
     def heartbeat(
         self,

@@ -269,8 +269,7 @@ class Worker:
                 return
             except pyqueue.Full:
                 if self.shutdown.requested.is_set():
-                    self.waiting.pop(token, None)
-                    self.hand_back(clean)
+                    self.give_back(token, jobs)
                     return
 
     def store_loop(self) -> None:
@@ -284,8 +283,7 @@ class Worker:
                     continue
                 try:
                     if self.shutdown.requested.is_set():  # nothing new after SIGTERM: back to the queue
-                        self.waiting.pop(token, None)  # type: ignore[arg-type]
-                        self.hand_back([job for job in jobs if not job.problem])
+                        self.give_back(token, jobs)
                     else:
                         self.handle(jobs, prepared, token)
                 finally:
@@ -297,10 +295,23 @@ class Worker:
 
     def hand_back_waiting(self) -> None:
         """After the store thread stopped: hand back a batch still waiting in the hand-off queue."""
+        jobs = self.waiting_batch()
+        if jobs:
+            self.give_back(None, jobs)
+
+    def waiting_batch(self) -> list[Job]:
+        """The batch waiting in the hand-off queue, taken out of it (none: [])."""
         try:
             token, jobs, _ = self.handoff.get_nowait()
         except pyqueue.Empty:
-            return
+            return []
+        self.handoff.task_done()
+        self.waiting.pop(token, None)  # type: ignore[arg-type]
+        return jobs
+
+    def give_back(self, token: int | None, jobs: Sequence[Job]) -> None:
+        """A batch read but never to be stored here (a shutdown): back to the queue at once. Foreign entries
+        stay pending: the worker that takes them over dead-letters them."""
         self.waiting.pop(token, None)  # type: ignore[arg-type]
         self.hand_back([job for job in jobs if not job.problem])
 
@@ -430,15 +441,7 @@ class Worker:
 
     def take_waiting(self, holding: int) -> list[Job]:
         """The batch waiting in the hand-off queue, if any and if this batch is under BATCH_SIZE."""
-        if holding >= self.config.batch_size:
-            return []
-        try:
-            token, jobs, _ = self.handoff.get_nowait()
-        except pyqueue.Empty:
-            return []
-        self.handoff.task_done()
-        self.waiting.pop(token, None)  # type: ignore[arg-type]
-        return jobs
+        return self.waiting_batch() if holding < self.config.batch_size else []
 
     def attempt(self, jobs: Sequence[Job], outcome: Outcome, prepared: Prepared | None = None) -> None:
         """Prepare and store jobs; a job fault splits them to isolate the failing ones; systemic: Paused."""
