@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import os
 import shutil
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from types import ModuleType
 
 import nox
 
@@ -28,17 +27,15 @@ LOCKS = ROOT / "templates" / "locks"
 TEMPLATE_CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text())
 
 
-def load(path: Path) -> ModuleType:
-    """Import a stdlib-only module by path: nox runs before any environment with the template on it exists."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+PROJECT = ROOT / "{{cookiecutter.project_slug}}"
+CHECKER = ROOT / "heroku-preflight"  # the checker's package (its own pyproject.toml, src layout)
+# nox runs before any session's environment exists, so the two stdlib-only modules it needs are imported from
+# the repository itself: Heroku's platform facts (the checker's, their one home) and the interpreter policy.
+sys.path[:0] = [str(CHECKER / "src"), str(ROOT)]
+from heroku_preflight import heroku as HEROKU  # noqa: E402
 
+from tests import pythons as PYTHONS  # noqa: E402
 
-HEROKU = load(ROOT / "{{cookiecutter.project_slug}}" / "preflight" / "heroku.py")  # platform facts' one home
-PYTHONS = load(ROOT / "tests" / "pythons.py")  # interpreter discovery and the NOT VERIFIED policy
 PYTHON_VERSIONS: list[str] = sorted(TEMPLATE_CONTEXT["python_version"], key=lambda v: tuple(map(int, v.split("."))))
 STACKS: list[str] = sorted(TEMPLATE_CONTEXT["stack"], key=lambda s: HEROKU.STACK_GLIBC[s])
 # The shipped locks are compiled for the oldest offered stack (lowest glibc): uv records every wheel's hash of
@@ -64,7 +61,7 @@ def render_requirements_in(session: nox.Session, target: Path, postgres: bool, p
 
     Jinja runs in the session's environment: nox itself may run from a bare `uvx nox`.
     """
-    source = ROOT / "{{cookiecutter.project_slug}}" / "requirements.in"
+    source = PROJECT / "requirements.in"
     answers = json.dumps({"use_postgres": postgres, "use_pandas": pandas})
     session.run("python", "-c", RENDER_REQUIREMENTS_IN, str(source), str(target), answers, silent=True)
 
@@ -75,12 +72,13 @@ def compile_locks(session: nox.Session, out_dir: Path, *, upgrade: bool, stack: 
         with tempfile.TemporaryDirectory() as tmp:
             req_in = Path(tmp) / "requirements.in"
             render_requirements_in(session, req_in, postgres, pandas)
+            shutil.copytree(PROJECT / "vendor", Path(tmp) / "vendor")  # the checker's wheel (--find-links vendor)
             session.chdir(tmp)  # so the lock says "via -r requirements.in", as the baked project's own lock does
             out = out_dir / lock_name(python, postgres, pandas)
             if out_dir != LOCKS and (LOCKS / out.name).exists():
                 shutil.copy(LOCKS / out.name, out)  # uv keeps the pins already in the output file
             session.run(
-                "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-build",
+                "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-build", "--emit-find-links",
                 "--python-version", python, "--python-platform", HEROKU.platform_tag(stack),
                 "--custom-compile-command", "nox -s lock",
                 *(["--upgrade"] if upgrade else []),
@@ -101,7 +99,7 @@ def lock(session: nox.Session) -> None:
 # ruff's one pin lives in the baked requirements-dev.txt (the baked lint and pre-commit use it too).
 RUFF_PIN = next(
     line.split("#")[0].strip()
-    for line in (ROOT / "{{cookiecutter.project_slug}}" / "requirements-dev.txt").read_text().splitlines()
+    for line in (PROJECT / "requirements-dev.txt").read_text().splitlines()
     if line.startswith("ruff==")
 )
 
@@ -127,20 +125,51 @@ def tool_env() -> dict[str, str]:
     return {"UV_PYTHON_DOWNLOADS": "never"}
 
 
+def build_checker_wheel(session: nox.Session, out: Path) -> Path:
+    """heroku-preflight's wheel, built from heroku-preflight/ into `out` (hatchling, pinned: reproducible)."""
+    shutil.rmtree(out, ignore_errors=True)
+    session.run("uv", "build", "--wheel", "--quiet", str(CHECKER), "-o", str(out), env=tool_env())
+    (wheel,) = out.glob("heroku_preflight-*.whl")
+    return wheel
+
+
+def checker_wheel(session: nox.Session) -> Path:
+    """Build the checker's wheel and insist it is the very file every bake carries (vendor/, hash-pinned)."""
+    wheel = build_checker_wheel(session, Path(session.create_tmp()).resolve() / "checker-wheel")
+    shipped = PROJECT / "vendor" / wheel.name
+    if not shipped.is_file() or shipped.read_bytes() != wheel.read_bytes():
+        session.error(f"{shipped.relative_to(ROOT)} is not the build of heroku-preflight/: run `nox -s checker-wheel`")
+    return wheel
+
+
+@nox.session(default=False, name="checker-wheel")
+def ship_checker_wheel(session: nox.Session) -> None:
+    """Rebuild the checker's wheel that bakes carry (vendor/), then relock: the locks pin its hash."""
+    session.install("uv")
+    vendor = PROJECT / "vendor"
+    for old in vendor.glob("heroku_preflight-*.whl"):
+        old.unlink()
+    wheel = build_checker_wheel(session, Path(session.create_tmp()).resolve() / "checker-wheel")
+    shutil.copy(wheel, vendor / wheel.name)
+    compile_locks(session, LOCKS, upgrade=False)
+
+
 @nox.session(default=True)
 def lint(session: nox.Session) -> None:
-    """Ruff, and mypy --strict, on the template's own Python (hooks, tests, noxfile; pyproject.toml lists them)."""
+    """Ruff and mypy --strict on the template's own Python and on the checker's package (its own config)."""
     session.install(*TEST_REQUIREMENTS, "mypy>=1.13", "types-PyYAML", "types-jsonschema")
-    paths = ["hooks", "tests", "benchmarks", "noxfile.py", "local_extensions.py"]
+    paths = ["hooks", "tests", "benchmarks", "noxfile.py", "local_extensions.py", "heroku-preflight"]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
     session.run("mypy")
+    session.run("mypy", "--config-file", str(CHECKER / "pyproject.toml"), str(CHECKER / "src"))
 
 
 @nox.session(default=True)
 def tests(session: nox.Session) -> None:
     """Hook unit tests, the bake of every supported answer set, preflight's broken projects, ecosystem."""
     session.install(*TEST_REQUIREMENTS)
+    session.install(str(checker_wheel(session)))  # the checker's tests run the installed wheel, not its source
     workers = os.environ.get("PYTEST_WORKERS", "auto")
     session.run(
         "pytest", "-n", workers, "--dist", "loadgroup", "-m", "not real_build", *session.posargs, env=tool_env()

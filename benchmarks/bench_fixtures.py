@@ -20,14 +20,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CHECKER = HERE.parent / "{{cookiecutter.project_slug}}"
+CHECKER = HERE.parent / "heroku-preflight" / "src"  # the checker's source, on PYTHONPATH
 
 
 def verdict(app: Path, steps: str, extra: list[str], config: dict[str, str]) -> tuple[str, list[str], float]:
     env = {**os.environ, **config, "PYTHONPATH": str(CHECKER), "UV_PYTHON_DOWNLOADS": "never"}
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "preflight", str(app), "--json", "--generation", "cedar", "--steps", steps, *extra],
+        [sys.executable, "-m", "heroku_preflight", str(app), "--json", "--generation", "cedar", "--steps", steps,
+         *extra],
         capture_output=True, text=True, env=env, cwd=HERE, check=False,
     )  # fmt: skip
     seconds = time.perf_counter() - started

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_PROJECT = ROOT / "{{cookiecutter.project_slug}}"
+CHECKER_SOURCE = ROOT / "heroku-preflight" / "src"  # on PYTHONPATH: the checker as it is in this checkout
 
 
 def bake(out: Path) -> Path:
@@ -47,23 +47,23 @@ def bake(out: Path) -> Path:
 
 def time_static(app: Path, runs: int) -> float:
     """Median wall time of `python -m preflight --static --strict` (the pre-commit hook), interpreter start included."""
-    env = {**os.environ, "PYTHONPATH": str(TEMPLATE_PROJECT)}
+    env = {**os.environ, "PYTHONPATH": str(CHECKER_SOURCE)}
     times = []
     for _ in range(runs + 1):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "preflight", str(app), "--static", "--strict"], capture_output=True,
-                       env=env, check=True)  # fmt: skip
+        subprocess.run([sys.executable, "-m", "heroku_preflight", str(app), "--static", "--strict"],
+                       capture_output=True, env=env, check=True)  # fmt: skip
         times.append(time.perf_counter() - started)
     return round(statistics.median(times[1:]), 3)
 
 
 def run_once(app: Path, backend: str) -> tuple[float, dict[str, float], int]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(PYTHONPATH=str(TEMPLATE_PROJECT), UV_PYTHON_DOWNLOADS="never")
+    env.update(PYTHONPATH=str(CHECKER_SOURCE), UV_PYTHON_DOWNLOADS="never")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "preflight", str(app), "--json", "--strict", "--venv-backend", backend],
+        [sys.executable, "-m", "heroku_preflight", str(app), "--json", "--strict", "--venv-backend", backend],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     total = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""Finish the baked project, prove it with the project's own checker (preflight), make it a git repository
+"""Finish the baked project, prove it with the project's own checker (heroku-preflight), make it a git repository
 and say what to do next.
 
 Safe to run again. `cruft diff` and `cruft update` render the template again, twice, into temporary folders
@@ -124,16 +124,27 @@ def next_steps(answers: Mapping[str, Any], project: Path, git_line: str) -> list
     return lines
 
 
+def checker_wheel(project: Path) -> Path:
+    """The checker's wheel the bake carries in vendor/ (requirements.txt pins it by hash).
+
+    The hook runs that very wheel, straight from the zip (a pure-Python wheel is importable as it is): baking
+    stays offline and installs nothing, and it checks with the version the project's build will run.
+    """
+    wheels = sorted((project / "vendor").glob("heroku_preflight-*-py3-none-any.whl"))
+    if len(wheels) != 1:
+        raise SystemExit(f"the template must ship one heroku-preflight wheel in vendor/, found {len(wheels)}")
+    return wheels[0]
+
+
 def run_step(label: str, project: Path, args: Sequence[str]) -> int:
-    """Run one preflight invocation, show it on one line with its time (and any warnings), and return its
-    exit code."""
+    """Run one check, show it on one line with its time (and any warnings), and return its exit code."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "preflight", *args],
+        [sys.executable, "-m", "heroku_preflight", *args],
         cwd=project,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(project), "PYTHONDONTWRITEBYTECODE": "1"},
+        env={**os.environ, "PYTHONPATH": str(checker_wheel(project)), "PYTHONDONTWRITEBYTECODE": "1"},
         check=False,
     )
     seconds = time.perf_counter() - started
@@ -151,7 +162,8 @@ def run_step(label: str, project: Path, args: Sequence[str]) -> int:
 
 
 def verify(answers: Mapping[str, Any], project: Path, environ: Mapping[str, str]) -> int:
-    print(f"Verifying {project.name} with its own checker (python -m preflight):")
+    version = checker_wheel(project).name.split("-")[1]
+    print(f"Verifying {project.name} with its own checker (heroku-preflight {version}):")
     if run_step("static checks (files, pins, Procfile, version)", project, ["--static"]) != CLEAN:
         return 1
     if not should_verify(answers, environ):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import keyword
 import re
@@ -21,31 +21,30 @@ PROJECT = "{" + "{cookiecutter.project_slug}" + "}"
 
 
 def template_facts(answers: Mapping[str, Any], name: str) -> ModuleType | None:
-    """Load `preflight/<name>.py` (the one home of Heroku's and the stdlib's facts) from the template.
+    """`heroku_preflight.<name>` (the one home of Heroku's and the stdlib's facts), imported from the wheel
+    the template ships beside every bake (vendor/): a pure-Python wheel is importable as it is, offline.
 
     Cookiecutter runs this hook from a temporary copy, so the template is found through the answers
     (`_repo_dir`, or `_template` when it is a local folder) or, when imported by the tests, beside this file.
     """
     roots = [answers.get("_repo_dir"), answers.get("_template"), Path(__file__).resolve().parents[1]]
-    for root in roots:
-        path = Path(str(root)) / PROJECT / "preflight" / f"{name}.py" if root else None
-        if path is not None and path.is_file():
-            spec = importlib.util.spec_from_file_location(f"template_{name}", path)
-            if spec is not None and spec.loader is not None:
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-                return module
+    for root in filter(None, roots):
+        wheels = sorted((Path(str(root)) / PROJECT / "vendor").glob("heroku_preflight-*-py3-none-any.whl"))
+        if wheels:
+            if str(wheels[-1]) not in sys.path:
+                sys.path.insert(0, str(wheels[-1]))
+            return importlib.import_module(f"heroku_preflight.{name}")
     return None
 
 
 # Top-level import names installed by the shipped locks (tests/test_hooks.py proves this covers them),
 # by the development tools, and the names the baked project itself uses.
 DEPENDENCY_MODULES: dict[str, frozenset[str]] = {
-    "always": frozenset({"redis", "async_timeout", "msgspec"}),
+    "always": frozenset({"redis", "async_timeout", "msgspec", "heroku_preflight"}),
     "use_pandas": frozenset({"pandas", "numpy", "dateutil", "pytz", "tzdata", "six"}),
     "use_postgres": frozenset({"psycopg2"}),
     "dev": frozenset({"pytest", "_pytest", "hypothesis", "ruff", "mypy", "honcho", "nox", "deptry", "uv"}),
-    "project": frozenset({"preflight", "tests", "bin"}),
+    "project": frozenset({"tests", "bin", "vendor"}),
 }
 
 # Soft keywords of every supported Python (`type` became one in 3.12), whatever Python runs the hook.
@@ -67,14 +66,17 @@ def stdlib_modules(answers: Mapping[str, Any]) -> frozenset[str]:
     """The running Python's stdlib names, plus those other supported versions remove or add."""
     stdlib = template_facts(answers, "stdlib")
     if stdlib is None:  # e.g. `cruft update` from a remote template: say what was not checked
-        print("note: preflight/stdlib.py not found; names checked against this Python's stdlib", file=sys.stderr)
+        print(
+            "note: the checker's wheel (vendor/) not found; names checked against this Python's stdlib only",
+            file=sys.stderr,
+        )
         return frozenset(sys.stdlib_module_names) | {"test"}
     differing: frozenset[str] = stdlib.differing_names()
     return frozenset(sys.stdlib_module_names) | differing
 
 
 def supported_pythons(answers: Mapping[str, Any]) -> list[str]:
-    """The Python versions a new project may choose: Heroku's, less the deprecated (preflight/heroku.py's
+    """The Python versions a new project may choose: Heroku's, less the deprecated (heroku_preflight.heroku's
     offered_versions; cookiecutter.json's choices mirror it, tested)."""
     heroku = template_facts(answers, "heroku")
     versions: list[str] = heroku.offered_versions() if heroku else [f"3.{minor}" for minor in range(11, 15)]

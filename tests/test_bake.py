@@ -13,14 +13,11 @@ from typing import Any
 
 import pytest
 
-from hooks import pre_gen_project
-
 from .conftest import ROOT, SUPPORTED, answer_id
 
-HEROKU: Any = pre_gen_project.template_facts({}, "heroku")  # preflight/heroku.py, as the hook loads it
-
 UNRENDERED = re.compile(r"{{\s*cookiecutter|{%-?\s|cookiecutter\.")
-COPIED_AS_IS = ("preflight/",)  # _copy_without_render: plain Python, never Jinja
+COPIED_AS_IS = ("vendor/",)  # _copy_without_render: the checker's wheel, never Jinja
+(WHEEL,) = (ROOT / "{{cookiecutter.project_slug}}" / "vendor").glob("heroku_preflight-*.whl")
 
 
 def project_files(project: Path) -> list[Path]:
@@ -29,11 +26,11 @@ def project_files(project: Path) -> list[Path]:
 
 def preflight(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "preflight", *args],
+        [sys.executable, "-m", "heroku_preflight", *args],
         cwd=project,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(project)},
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(project / "vendor" / WHEEL.name)},  # as the hook runs it
         check=False,
     )
 
@@ -51,7 +48,8 @@ def expected_paths(answers: dict[str, Any], package: str) -> dict[str, bool]:
         "pyproject.toml": True,
         "README.md": True,
         "bin/post_compile": True,
-        "preflight/__main__.py": True,
+        f"vendor/{WHEEL.name}": True,  # the pinned checker, as a wheel: the bake holds no checker source
+        "preflight/__main__.py": False,
         f"{package}/__init__.py": True,
         f"{package}/__main__.py": True,
         ".python-version": answers["python_version_file"] == ".python-version",
@@ -91,6 +89,9 @@ def test_every_supported_answer_set_bakes_a_complete_checked_project(bake: Any, 
     assert ("psycopg2-binary==" in requirements) == answers["use_postgres"]
     assert ("pandas==" in requirements) == answers["use_pandas"]
     assert "redis==" in requirements and "--hash=sha256:" in requirements
+    # The checker every caller runs: pinned by hash, its wheel copied byte for byte (never rendered).
+    assert "\n--find-links vendor\n" in requirements and "\nheroku-preflight==" in requirements
+    assert (project / "vendor" / WHEEL.name).read_bytes() == WHEEL.read_bytes()
 
     version = answers["python_version"]
     if answers["python_version_file"] == "runtime.txt":
@@ -105,8 +106,10 @@ def test_every_supported_answer_set_bakes_a_complete_checked_project(bake: Any, 
     assert "worker" in app["formation"]
     tools = tomllib.loads((project / "pyproject.toml").read_text())
     assert "project" not in tools
-    oldest = "py" + HEROKU.supported_versions()[0].replace(".", "")  # preflight/ runs on other interpreters too
-    assert tools["tool"]["ruff"]["per-file-target-version"] == {"preflight/**": oldest}
+    # No checker special cases: lint and typing see the team's own code only.
+    assert "per-file-target-version" not in tools["tool"]["ruff"]
+    assert tools["tool"]["mypy"]["packages"] == [package]
+    assert tools["tool"]["ruff"]["lint"]["isort"]["known-first-party"] == [package]
 
     ruff = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--quiet", "."],
@@ -174,7 +177,7 @@ BAD_ANSWERS = [
     pytest.param({"project_slug": "psycopg2"}, id="dependency-psycopg2"),
     pytest.param({"project_slug": "dateutil"}, id="dependency-dateutil"),
     pytest.param({"project_slug": "pytest"}, id="dev-tool-pytest"),
-    pytest.param({"project_slug": "preflight"}, id="the-checker"),
+    pytest.param({"project_slug": "heroku-preflight"}, id="the-checker"),
     pytest.param({"project_slug": "class"}, id="keyword"),
     pytest.param({"project_slug": "match"}, id="soft-keyword"),
     pytest.param({"project_slug": "1worker"}, id="leading-digit"),

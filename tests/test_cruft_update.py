@@ -105,7 +105,7 @@ def test_cruft_update_applies_a_template_change_cleanly(tmp_path: Path, monkeypa
     changed = sorted(line[3:] for line in status if line.strip())
     assert changed == [".cruft.json", ".slugignore", "docs/RUNBOOK.md"], changed
     static = subprocess.run(
-        [sys.executable, "-m", "preflight", "--static"],
+        [sys.executable, "-m", "heroku_preflight", "--static"],
         cwd=project,
         capture_output=True,
         text=True,

@@ -65,15 +65,12 @@ def test_the_real_build_fails_under_ci_when_it_cannot_run(tmp_path: Path, ci: st
 
 
 def test_heroku_facts_mirror_the_pinned_buildpack() -> None:
-    """preflight/heroku_versions.json (Python versions, deprecations, the build's tool pins) is what the
+    """heroku_preflight/heroku_versions.json (Python versions, deprecations, the build's tool pins) is what the
     buildpack at BUILDPACK_TAG says: the checker is judged against that buildpack."""
     import json
     import tarfile
 
-    from tests.preflight.helpers import TEMPLATE_PROJECT
-
-    sys.path.insert(0, str(TEMPLATE_PROJECT))
-    from preflight import refresh_versions  # type: ignore[import-not-found]  # the baked checker, by path
+    from heroku_preflight import heroku, refresh_versions
 
     try:
         archive = heroku_build.buildpack_source()
@@ -88,6 +85,6 @@ def test_heroku_facts_mirror_the_pinned_buildpack() -> None:
 
         parsed = refresh_versions.parse(read("lib/python_version.sh"))
         tools = {tool: refresh_versions.tool_pin(read(f"requirements/{tool}.txt")) for tool in refresh_versions.TOOLS}
-    facts = json.loads((TEMPLATE_PROJECT / "preflight" / "heroku_versions.json").read_text())
+    facts = json.loads(heroku.VERSIONS_FILE.read_text())  # the installed wheel's data
     assert {key: facts[key] for key in parsed} == parsed
     assert facts["build_tools"] == tools

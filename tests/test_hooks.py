@@ -135,7 +135,8 @@ def test_dependency_table_covers_every_module_the_locks_install(tmp_path: Path) 
         python = lock.name.split("-")[0].removeprefix("py").removesuffix(".txt")
         subprocess.run(
             ["uv", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-             "--python-version", python, "--python-platform", HEROKU.platform_tag(), "-r", str(lock)],
+             "--python-version", python, "--python-platform", HEROKU.platform_tag(), "-r", str(lock),
+             "--find-links", str(ROOT / "{{cookiecutter.project_slug}}" / "vendor")],  # the lock's, from the bake
             check=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
         )  # fmt: skip
         for dist_info in target.glob("*.dist-info"):
@@ -156,7 +157,7 @@ def test_locked_distribution_set_is_the_same_across_lock_files_of_one_option_set
         return {line.split("==")[0] for line in text.splitlines() if "==" in line and not line.startswith("#")}
 
     assert {"pandas", "numpy", "redis", "psycopg2-binary"} <= dists("py3.13-postgres-pandas.txt")
-    assert dists("py3.13.txt") == {"redis", "msgspec"}
+    assert dists("py3.13.txt") == {"redis", "msgspec", "heroku-preflight"}
 
 
 # --- post-gen hook --------------------------------------------------------------------------------------------

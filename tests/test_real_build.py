@@ -71,7 +71,7 @@ def config_vars(services: Services, project: Path) -> dict[str, str]:
 def checker_codes(project: Path) -> set[str]:
     """The codes the project's own checker reports on Cedar (static: what the version files say)."""
     done = subprocess.run(
-        [sys.executable, "-m", "preflight", "--static", "--json", "--generation", "cedar"],
+        [sys.executable, "-m", "heroku_preflight", "--static", "--json", "--generation", "cedar"],
         cwd=project, capture_output=True, text=True, check=False,
     )  # fmt: skip
     return {f["code"] for f in json.loads(done.stdout)["findings"]}

@@ -18,9 +18,7 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
-sys.path.insert(0, str(ROOT))  # the checker's facts (preflight/heroku.py) are this project's own module
-from preflight.heroku import DEFAULT_STACK, platform_tag  # noqa: E402
-
+sys.path.insert(0, str(ROOT))  # this project's package: its `.env` reader below
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
 
@@ -35,7 +33,7 @@ def heroku_python() -> str:
             match = re.match(pattern, path.read_text().strip())
             if match:
                 return match.group(1)
-    raise SystemExit("No valid .python-version or runtime.txt: `python -m preflight --static` says why.")
+    raise SystemExit("No valid .python-version or runtime.txt: `heroku-preflight --static` says why.")
 
 
 def find_python(version: str) -> str:
@@ -65,7 +63,10 @@ def find_python(version: str) -> str:
 
 def heroku_stack() -> str:
     """The stack app.json names (the Heroku Button and `heroku create --stack` use it); locks target it."""
-    return str(json.loads((ROOT / "app.json").read_text()).get("stack", DEFAULT_STACK))
+    stack = json.loads((ROOT / "app.json").read_text()).get("stack")
+    if not isinstance(stack, str):
+        raise SystemExit('app.json names no "stack" (e.g. "heroku-24"): the locks are compiled for it')
+    return stack
 
 
 def load_dotenv() -> None:
@@ -90,6 +91,21 @@ load_dotenv()
 PYTHON = heroku_python()
 INTERPRETER = find_python(PYTHON)
 UV_ENV = {"UV_PYTHON_DOWNLOADS": "never"}
+
+
+def install_checker(session: nox.Session) -> None:
+    """heroku-preflight exactly as requirements.txt pins it (version and hash), and nothing else: every caller
+    (this file, the pre-commit hook through the venv, CI, Heroku's build) runs that one version."""
+    pinned = re.search(r"^heroku-preflight==\S+(?:[ \t]*\\\n\s*--hash=\S+)+", read("requirements.txt"), re.M)
+    if pinned is None:
+        session.error("requirements.txt pins no heroku-preflight with a hash: list it in requirements.in")
+    only = Path(session.create_tmp()) / "heroku-preflight.txt"
+    only.write_text(f"--find-links {ROOT / 'vendor'}\n{pinned.group(0)}\n")
+    session.install("--no-deps", "--require-hashes", "-r", str(only))
+
+
+def read(name: str) -> str:
+    return (ROOT / name).read_text()
 
 
 def install_runtime(session: nox.Session) -> None:
@@ -121,10 +137,11 @@ def preflight(session: nox.Session) -> None:
     """
     # The checker's own environment holds only its tools, so it cannot hide a missing requirement.
     session.install("uv", "deptry", "pip")
+    install_checker(session)
     chosen = any(arg.startswith("--generation") for arg in session.posargs)
     for generation in [None] if chosen else generations():
         picked = ["--generation", generation] if generation else []
-        session.run("python", "-m", "preflight", "--strict", *picked, *session.posargs, env=UV_ENV)
+        session.run("heroku-preflight", "--strict", *picked, *session.posargs, env=UV_ENV)
 
 
 def generations() -> list[str]:
@@ -147,17 +164,15 @@ def tests(session: nox.Session) -> None:
 def lock(session: nox.Session) -> None:
     """Recompile requirements.txt from requirements.in for Heroku's stack (`-- --upgrade` moves to newest)."""
     session.install("uv")
+    install_checker(session)  # Heroku's platform facts are the checker's: the wheel tag of this stack
+    tag = "from heroku_preflight.heroku import platform_tag as t; import sys; print(t(sys.argv[1]))"
+    platform = session.run("python", "-c", tag, heroku_stack(), silent=True)
     session.run(
-        "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-build",
-        "--python-version", PYTHON, "--python-platform", platform_tag(heroku_stack()),
+        "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-build", "--emit-find-links",
+        "--python-version", PYTHON, "--python-platform", str(platform).strip(),
         "--custom-compile-command", "nox -s lock",
         *session.posargs, "requirements.in", "-o", "requirements.txt",
         env=UV_ENV,
     )  # fmt: skip
-    session.run("python", "-m", "preflight", "--static", "--strict")
-
-
-@nox.session(python=PYTHON, default=False, name="refresh-versions")
-def refresh_versions(session: nox.Session) -> None:
-    """Refresh preflight's table of Heroku's Python versions from the buildpack (needs the network)."""
-    session.run("python", "-m", "preflight.refresh_versions")
+    install_checker(session)  # the relocked pin, hash checked
+    session.run("heroku-preflight", "--static", "--strict")

@@ -1,8 +1,8 @@
 """Helpers for preflight's tests: small Heroku apps as plain directories, and a way to run the checker.
 
-The checker runs as a subprocess (`python -m preflight APP --json`), exactly as its callers run it, with the
-template's `{{cookiecutter.project_slug}}` folder on PYTHONPATH. The apps target the Python running the tests,
-so the fresh-environment step can build them here.
+The checker runs as a subprocess (`python -m heroku_preflight APP --json`), exactly as its callers run it, from
+the installed wheel (the `tests` session installs the wheel it builds, which is the one every bake carries). The
+apps target the Python running the tests, so the fresh-environment step can build them here.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATE_PROJECT = Path(__file__).resolve().parents[2] / "{{cookiecutter.project_slug}}"
-if str(TEMPLATE_PROJECT) not in sys.path:
-    sys.path.insert(0, str(TEMPLATE_PROJECT))  # `import preflight` for unit tests
+# The checker's wheel every bake carries; the `tests` session checks it is the build of heroku-preflight/ and
+# installs it, so tests that make an environment of their own install this very file.
+(CHECKER_WHEEL,) = (TEMPLATE_PROJECT / "vendor").glob("heroku_preflight-*-py3-none-any.whl")
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -56,7 +57,7 @@ class Result:
 def checker_env(**extra: str) -> dict[str, str]:
     # Neither PYTHONPATH nor CI leaks in: under CI=true, NOT VERIFIED blocks (tests that want it pass CI="true").
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CI")}
-    env.update(PYTHONPATH=str(TEMPLATE_PROJECT), UV_PYTHON_DOWNLOADS="never")
+    env.update(UV_PYTHON_DOWNLOADS="never")
     env.setdefault("PREFLIGHT_CACHE_DIR", os.path.join(tempfile.gettempdir(), "preflight-tests-cache"))
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # uv, deptry of this venv
     env.update(extra)
@@ -70,9 +71,9 @@ def run_preflight(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Result:
-    """`python -m preflight APP --json ARGS` as a subprocess; cwd is outside the app unless given."""
+    """`python -m heroku_preflight APP --json ARGS` as a subprocess; cwd is outside the app unless given."""
     proc = subprocess.run(
-        [python, "-m", "preflight", str(app), "--json", *args],
+        [python, "-m", "heroku_preflight", str(app), "--json", *args],
         capture_output=True,
         text=True,
         env=env or checker_env(),

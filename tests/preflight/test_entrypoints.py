@@ -17,14 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-TEMPLATE_PROJECT = Path(__file__).resolve().parents[2] / "{{cookiecutter.project_slug}}"
-if str(TEMPLATE_PROJECT) not in sys.path:
-    sys.path.insert(0, str(TEMPLATE_PROJECT))  # `import preflight`, as the baked project has it
-
-from preflight.entrypoints import Target, parse_command, verify_entrypoints  # noqa: E402
-from preflight.findings import Finding  # noqa: E402
-from preflight.path_hacks import path_hacks  # noqa: E402
+from heroku_preflight.entrypoints import Target, parse_command, verify_entrypoints
+from heroku_preflight.findings import Finding
+from heroku_preflight.path_hacks import path_hacks
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 ENV_REQUIREMENTS = ["rq>=2,<3", "gunicorn>=23", "celery>=5.4"]
@@ -147,7 +142,7 @@ def _run_checker(project: Path, *args: str, python: str = sys.executable) -> tup
     from tests.preflight.helpers import checker_env
 
     proc = subprocess.run(
-        [python, "-m", "preflight", "--json", *args],
+        [python, "-m", "heroku_preflight", "--json", *args],
         cwd=project,
         env=checker_env(PYTHONPATH=str(project)),
         capture_output=True,

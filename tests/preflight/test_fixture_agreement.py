@@ -18,16 +18,14 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from heroku_preflight.heroku import offered_versions
 
 from tests import heroku_build
-from tests.preflight.helpers import TEMPLATE_PROJECT, assert_agreement, checker_env
+from tests.preflight.helpers import CHECKER_WHEEL, assert_agreement, checker_env
 from tests.pythons import find_python, not_verified
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = json.loads((ROOT / "benchmarks" / "buildpack_fixtures_expected.json").read_text())
-
-sys.path.insert(0, str(TEMPLATE_PROJECT))
-from preflight.heroku import offered_versions  # noqa: E402
 
 OLDEST = offered_versions()[0]
 NEWEST_HERE = next((v for v in reversed(offered_versions()) if find_python(v)), OLDEST)
@@ -49,7 +47,7 @@ def verdict(python: Path, app: Path, config: dict[str, str]) -> tuple[str, list[
     wanted = heroku_build.requested_minor(app)
     override = [] if find_python(wanted) else ["--python", NEWEST_HERE]
     done = subprocess.run(
-        [str(python), "-m", "preflight", str(app), "--json", "--generation", "cedar", *override],
+        [str(python), "-m", "heroku_preflight", str(app), "--json", "--generation", "cedar", *override],
         capture_output=True, text=True, env=checker_env(**config, PATH=f"{python.parent}:/usr/bin:/bin"),
         cwd=app.parent, timeout=600, check=False,
     )  # fmt: skip
@@ -90,7 +88,8 @@ def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     uv = Path(sys.executable).with_name("uv")  # beside the tests' interpreter (TEST_REQUIREMENTS has it)
     subprocess.run([str(uv), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "uv", "deptry"],
                    check=True)  # fmt: skip
-    (venv / "lib" / f"python{oldest}" / "site-packages" / "preflight.pth").write_text(f"{TEMPLATE_PROJECT}\n")
+    subprocess.run([str(uv), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(CHECKER_WHEEL)],
+                   check=True)  # fmt: skip
     return venv / "bin" / "python"
 
 

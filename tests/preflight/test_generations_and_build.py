@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.preflight.helpers import TEMPLATE_PROJECT, checker_env, run_preflight
+from tests.preflight.helpers import CHECKER_WHEEL, TEMPLATE_PROJECT, checker_env, run_preflight
 
 MakeApp = Callable[..., Path]
 ROOT = TEMPLATE_PROJECT.parent
@@ -57,14 +57,13 @@ def simulated_layers(root: Path, requirements: str) -> dict[str, str]:
 def test_project_toml_runs_the_checker_after_the_python_cnb() -> None:
     groups, script = inline_script()
     assert groups == ["heroku/python", "app/preflight"]
-    assert "python -m preflight --build --strict --generation fir" in script
+    assert "heroku-preflight --build --strict --generation fir" in script
 
 
 def test_inline_script_checks_the_app_in_the_cnb_layers(make_app: MakeApp, tmp_path: Path) -> None:
     _, script = inline_script()
     app = make_app({"project.toml": PROJECT_TOML.read_text()})
-    shutil.copytree(TEMPLATE_PROJECT / "preflight", app / "preflight")
-    env = simulated_layers(tmp_path, "six==1.17.0\n")
+    env = simulated_layers(tmp_path, f"six==1.17.0\n{CHECKER_WHEEL}\n")  # the CNB installs the pinned checker
     good = subprocess.run(["/bin/sh", "-c", script], cwd=app, env=env, capture_output=True, text=True, check=False)
     assert good.returncode == 0 and "fir" in good.stdout, good.stdout + good.stderr
     (app / "shop" / "worker.py").write_text("import six\nimport requests\n\n\ndef main() -> None:\n    pass\n")
@@ -110,7 +109,7 @@ def test_pip_is_the_truth_where_uv_differs(make_app: MakeApp) -> None:
 
 
 def test_docs_code_table_matches_the_registry() -> None:
-    from preflight.codes import CODES
+    from heroku_preflight.codes import CODES
 
     docs = (ROOT / "docs" / "preflight.md").read_text()
     rows = re.findall(r"^\| (HW\d{3}) \| (\w+) \| ([^|]+) \|", docs, re.M)
@@ -121,8 +120,7 @@ def test_docs_code_table_matches_the_registry() -> None:
 
 def oldest_offered_venv(tmp_path: Path, **options: bool) -> Path:
     """`python -m venv` of the oldest offered Python, with the pip that venv ships (pip 23 on 3.11.7)."""
-    sys.path.insert(0, str(TEMPLATE_PROJECT))
-    from preflight.heroku import offered_versions
+    from heroku_preflight.heroku import offered_versions
 
     from tests.pythons import find_python, not_verified
 

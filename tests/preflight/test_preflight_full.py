@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.preflight.helpers import PY, TEMPLATE_PROJECT, Result, checker_env, run_preflight
+from tests.preflight.helpers import CHECKER_WHEEL, PY, Result, checker_env, run_preflight
 from tests.pythons import find_python, not_verified
 
 pytestmark = pytest.mark.network
@@ -227,8 +227,9 @@ def test_build_mode_imports_in_current_interpreter(make_app: MakeApp, tmp_path: 
     subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "six==1.17.0"],
                    check=True, env=env)  # fmt: skip
     app = make_app()
-    # the checker is copied into the app, as in a baked project; post_compile runs it from the app root
-    shutil.copytree(TEMPLATE_PROJECT / "preflight", app / "preflight")
+    # the checker is installed in the app's environment from its pinned wheel, as the build installs it
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(CHECKER_WHEEL)],
+                   check=True, env=env)  # fmt: skip
     clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     ok = run_preflight(app, "--build", python=str(venv / "bin" / "python"), env=clean, cwd=app)
     assert ok.exit_code == 0, ok
@@ -240,7 +241,7 @@ def test_build_mode_imports_in_current_interpreter(make_app: MakeApp, tmp_path: 
 
 def test_pip_check_conflict(tmp_path: Path) -> None:
     """An environment whose installed set conflicts (installed with --no-deps) fails pip check: HW402."""
-    from preflight import fresh_env, requirements_file
+    from heroku_preflight import fresh_env, requirements_file
 
     venv = tmp_path / "v"
     uv = shutil.which("uv", path=f"{BIN}{os.pathsep}{os.environ['PATH']}")

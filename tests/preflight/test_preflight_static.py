@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.preflight.helpers import GOOD_APP, PY, TEMPLATE_PROJECT, checker_env, run_preflight
+from tests.preflight.helpers import GOOD_APP, PY, checker_env, run_preflight
 
 MakeApp = Callable[..., Path]
 HASH_A = "sha256:" + "a" * 64
@@ -250,7 +250,7 @@ def test_build_mode_ignores_what_the_buildpack_made(make_app: MakeApp) -> None:
     """At post_compile time the classic build has just installed Python in `.heroku/python/` (no .git there)."""
     stdlib_only = {"requirements.txt": "", "shop/worker.py": "def main() -> None:\n    pass\n"}
     app = make_app({**stdlib_only, ".heroku/python/bin/python": "", ".profile.d/python.sh": "export PATH\n"})
-    env = checker_env(STACK="heroku-24", PYTHONPATH=f"/app:{TEMPLATE_PROJECT}")  # as on Heroku: /app first
+    env = checker_env(STACK="heroku-24", PYTHONPATH="/app")  # as on Heroku: /app first
     in_build = run_preflight(app, "--build", "--strict", "--generation", "cedar", env=env)
     assert in_build.exit_code == 0 and not in_build.codes & {"HW704", "HW706"}, in_build
     assert "HW706" in static(app).codes  # the same folder pushed from a copy is the app's: the build refuses it
@@ -264,14 +264,13 @@ def test_type_checking_and_tests_are_not_app_code(make_app: MakeApp) -> None:
 def test_pythonpath_config_var_at_build(make_app: MakeApp) -> None:
     """On Heroku, config vars are in the build's environment; a PYTHONPATH without /app hides the app."""
     app = make_app()
-    # run from the template folder (as post_compile runs from /app), so the checker needs no PYTHONPATH itself
-    broken = run_preflight(app, "--build", env=checker_env(PYTHONPATH="/app/vendor"), cwd=TEMPLATE_PROJECT)
+    broken = run_preflight(app, "--build", env=checker_env(PYTHONPATH="/app/vendor"))
     (finding,) = broken.of("HW902")
     assert broken.exit_code == 1 and "heroku config:unset PYTHONPATH" in finding["fix"], broken
-    fixed = run_preflight(app, "--build", env=checker_env(PYTHONPATH="/app:/app/vendor"), cwd=TEMPLATE_PROJECT)
+    fixed = run_preflight(app, "--build", env=checker_env(PYTHONPATH="/app:/app/vendor"))
     assert "HW902" not in fixed.codes, fixed
     unset_env = {k: v for k, v in checker_env().items() if k != "PYTHONPATH"}
-    unset = run_preflight(app, "--build", env=unset_env, cwd=TEMPLATE_PROJECT)
+    unset = run_preflight(app, "--build", env=unset_env)
     assert "HW902" not in unset.codes, unset
 
 
@@ -294,8 +293,8 @@ def test_text_output_groups_and_summarises(make_app: MakeApp) -> None:
     import sys
 
     app = make_app({"requirements.txt": "six\n", ".python-version": "3.10\n"})
-    proc = subprocess.run([sys.executable, "-m", "preflight", str(app), "--static", "--strict"], capture_output=True,
-                          text=True, env=checker_env(), check=False)  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", "heroku_preflight", str(app), "--static", "--strict"],
+                          capture_output=True, text=True, env=checker_env(), check=False)  # fmt: skip
     assert proc.returncode == 1
     assert "requirements.txt pins (HW2xx)" in proc.stdout
     assert "HW201 requirements.txt:1:" in proc.stdout and "fix:" in proc.stdout
@@ -333,7 +332,9 @@ def test_core_imports_only_the_standard_library() -> None:
                 found.update(n for stmt in node.body for n in ast.walk(stmt))
         return found
 
-    for path in sorted((TEMPLATE_PROJECT / "preflight").glob("*.py")):
+    import heroku_preflight
+
+    for path in sorted(Path(heroku_preflight.__file__).parent.glob("*.py")):  # the installed wheel's modules
         tree = ast.parse(path.read_text())
         optional = guarded(tree)
         for node in ast.walk(tree):
@@ -354,7 +355,7 @@ def test_static_starts_no_process(make_app: MakeApp, monkeypatch: pytest.MonkeyP
     """`--static` (pre-commit, the bake's first step) needs no network, no installs, no subprocess."""
     import subprocess
 
-    from preflight import cli
+    from heroku_preflight import cli
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"--static started a process: {args}")

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import pytest
 
-from tests.preflight.helpers import TEMPLATE_PROJECT, checker_env, run_preflight
+from tests.preflight.helpers import CHECKER_WHEEL, checker_env, run_preflight
 from tests.pythons import find_python, on_ci
 
 MakeApp = Callable[..., Path]
@@ -57,7 +57,7 @@ def test_stdlib_tables_mirror_every_local_interpreter() -> None:
     if len(LOCAL_MINORS) < 2:
         not_verified(f"two local Pythons are needed to compare their stdlib lists; found {LOCAL_MINORS}")
     code = (
-        "import sys, json; from preflight import layout; "
+        "import sys, json; from heroku_preflight import layout; "
         "print(json.dumps({m: sorted(layout.stdlib_names(m)) for m in map(int, sys.argv[1:])}))"
     )
     truth = {int(v.split(".")[1]): _stdlib_of(str(find_python(v))) | {"test"} for v in LOCAL_MINORS}
@@ -65,7 +65,7 @@ def test_stdlib_tables_mirror_every_local_interpreter() -> None:
     for runner in LOCAL_MINORS:
         done = subprocess.run(
             [str(find_python(runner)), "-c", code, *map(str, truth)], capture_output=True, text=True,
-            env={**checker_env(), "PYTHONPATH": str(TEMPLATE_PROJECT)}, check=True,
+            env={**checker_env(), "PYTHONPATH": str(CHECKER_WHEEL)}, check=True,  # the wheel, zip-imported
         )  # fmt: skip
         for minor, names in json.loads(done.stdout).items():
             if set(names) != truth[int(minor)]:
@@ -75,7 +75,7 @@ def test_stdlib_tables_mirror_every_local_interpreter() -> None:
 
 def test_shadowing_uses_the_target_pythons_stdlib(make_app: MakeApp) -> None:
     """Checked on 3.11 for a 3.13 app: `_interpreters` shadows (added in 3.13), `telnetlib` does not (removed)."""
-    from preflight import layout  # helpers put the template project on sys.path
+    from heroku_preflight import layout  # helpers put the template project on sys.path
 
     assert "_interpreters" in layout.stdlib_names(13) and "telnetlib" not in layout.stdlib_names(13)
     python = find_python("3.11")
@@ -116,7 +116,7 @@ PYPROJECT = '[tool.poetry]\nname = "shop"\nversion = "0.1.0"\npackage-mode = fal
 def _poetry_app(make_app: MakeApp, metadata: str) -> Path:
     import tomllib
 
-    from preflight import lockfiles
+    from heroku_preflight import lockfiles
 
     content_hash = lockfiles.poetry_content_hash(tomllib.loads(PYPROJECT))
     lock = f'[[package]]\nname = "six"\nversion = "1.17.0"\n\n[metadata]\n{metadata}content-hash = "{content_hash}"\n'
@@ -138,7 +138,7 @@ def test_poetry_lock_version_the_builds_poetry_reads(make_app: MakeApp, metadata
 
 
 def test_poetry_lock_version_unit() -> None:
-    from preflight import lockfiles
+    from heroku_preflight import lockfiles
 
     assert lockfiles._poetry_lock_version({"metadata": {"lock-version": "2.1"}}) is None
     assert "lock-version" in str(lockfiles._poetry_lock_version({"metadata": {}}))

@@ -11,11 +11,10 @@ from .findings import Finding, error
 from .requirements_file import Requirements, normalize
 
 PACKAGE_MANAGER_FILES = ("requirements.txt", "Pipfile.lock", "poetry.lock", "uv.lock")
-# Never app code: tests, tooling, this checker, and folders Heroku or tools create.
+# Never app code: tests, tooling, and folders Heroku or tools create.
 NOT_APP_DIRS = {
     "tests",
     "test",
-    "preflight",
     "docs",
     "bin",
     "node_modules",
@@ -61,7 +60,7 @@ def top_level_names(app: Path) -> dict[str, str]:
         if child.is_file() and child.suffix == ".py" and child.stem.isidentifier():
             names[child.stem] = child.name
         elif child.is_dir() and (child / "__init__.py").is_file() and child.name.isidentifier():
-            if child.name == "preflight" or child.name.startswith(".") or is_venv(child):
+            if child.name.startswith(".") or is_venv(child):
                 continue
             names[child.name] = f"{child.name}/__init__.py"
     return names

@@ -1,6 +1,6 @@
 """Refresh heroku_versions.json from the classic buildpack's `lib/python_version.sh` (needs the network).
 
-`python -m preflight.refresh_versions [URL]`; the baked project's `nox -s refresh-versions` runs it.
+`python -m heroku_preflight.refresh_versions [URL]`; the baked project's `nox -s refresh-versions` runs it.
 """
 
 from __future__ import annotations

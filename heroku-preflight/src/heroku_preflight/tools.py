@@ -66,7 +66,7 @@ def dynamic_imports(
     app: Path, installed: dict[str, list[str]], minor: int, reqs: Requirements
 ) -> list[Finding]:
     """import_module("x") with a literal: x must be local, stdlib, or installed from requirements.txt."""
-    local = set(layout.top_level_names(app)) | {"preflight"}
+    local = set(layout.top_level_names(app))
     stdlib = layout.stdlib_names(minor)
     findings = []
     for path in layout.app_python_files(app):
@@ -166,7 +166,7 @@ def _optional(app: Path, file: str, line: int) -> bool:
 def _run_deptry(
     app: Path, tool: str, site_packages: str, requirements: str
 ) -> list[dict[str, Any]] | Finding:
-    local = sorted({*layout.top_level_names(app), "preflight"})
+    local = sorted(layout.top_level_names(app))
     # Anchored: deptry uses re.match, so a bare "bin" would also skip binance.py. Replaces deptry's defaults.
     venvs = [re.escape(p.name) for p in app.iterdir() if p.is_dir() and layout.is_venv(p)]
     top_dirs = [
@@ -174,7 +174,6 @@ def _run_deptry(
         "docs",
         "build",
         "dist",
-        "preflight",
         r"\.nox",
         r"\.git",
         r"\.venv",

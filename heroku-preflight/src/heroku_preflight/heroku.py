@@ -2,12 +2,13 @@
 
 Everything else reads these names: the checker, the baked project's `noxfile.py` (locks for the stack), the
 template's harness and its hooks. The Python version table is data (heroku_versions.json, with the date it was
-taken from the classic buildpack); `python -m preflight.refresh_versions` refreshes it.
+taken from the classic buildpack); `python -m heroku_preflight.refresh_versions` refreshes it.
 """
 
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 # Stack -> glibc of its base image. A wheel tagged manylinux_2_X runs on a stack only when X <= its glibc.
@@ -19,8 +20,11 @@ STACK_GLIBC: dict[str, tuple[int, int]] = {
 DEFAULT_STACK = "heroku-24"
 EOL_STACKS = ("heroku-16", "heroku-18", "heroku-20")  # the buildpack names them end-of-life (lib/checks.sh)
 
-VERSIONS_FILE = Path(__file__).with_name("heroku_versions.json")
-_VERSIONS = json.loads(VERSIONS_FILE.read_text(encoding="utf-8"))
+VERSIONS_FILE = Path(__file__).with_name(
+    "heroku_versions.json"
+)  # refresh_versions writes it in a source tree
+# Read as package data: the checker also runs straight from its wheel (a zip on sys.path: the bake's hooks).
+_VERSIONS = json.loads(resources.files("heroku_preflight").joinpath(VERSIONS_FILE.name).read_text("utf-8"))
 LATEST_PATCH: dict[str, str] = _VERSIONS["latest"]  # "3.13" -> newest patch release the buildpack knows
 VERSIONS_TAKEN: str = _VERSIONS["taken"]
 SUPPORTED_MINORS = range(

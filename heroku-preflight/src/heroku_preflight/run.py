@@ -24,7 +24,7 @@ TOOL_HINT = "install it beside the checker: `uv pip install uv deptry` (nox does
 
 def cache_dir() -> Path:
     base = os.environ.get("PREFLIGHT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "preflight"
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "heroku-preflight"
     )
     return Path(base)
 

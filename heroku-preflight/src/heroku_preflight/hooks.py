@@ -3,7 +3,7 @@
 The classic buildpack runs each hook (after `chmod +x`) from the build directory with BUILD_DIR, CACHE_DIR and
 ENV_DIR set; a non-zero exit fails the build. Here the copy, cache and env folders are temporary, so a hook's
 side effects stay out of the app. post_compile runs only with the app's environment (the fresh env): it runs
-after the install. A nested `python -m preflight --build` (this template's own post_compile) sees
+after the install. A nested `heroku-preflight --build` (this template's own post_compile) sees
 PREFLIGHT_IN_HOOK and stops at once: the run that started it already checks the same things.
 """
 
@@ -56,7 +56,7 @@ def run_hooks(app: Path, bindir: Path | None) -> list[Finding]:
 def _not_verified() -> Finding:
     """post_compile needs the installed app; without a fresh env it is NOT VERIFIED (blocking under CI)."""
     message = "bin/post_compile NOT VERIFIED: it runs after the install, and no fresh environment was built"
-    fix = "run the full check of a requirements.txt app (`python -m preflight`), or bin/post_compile yourself"
+    fix = "run the full check of a requirements.txt app (`heroku-preflight`), or bin/post_compile yourself"
     if os.environ.get("CI", "").lower() == "true":
         return could_not_run("HW715", message, fix)
     return warning("HW715", "bin/post_compile", None, message, fix)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from .findings import Finding, could_not_run, error, warning
 from .requirements_file import Requirements
 from .run import NETWORK_ERRORS, cache_dir, clean_environ, last_line
 
-PROBE_SOURCE = (Path(__file__).parent / "probe.py").read_text()
+PROBE_SOURCE = resources.files("heroku_preflight").joinpath("probe.py").read_text("utf-8")
 MARK = "@@preflight@@ "
 IMPORT_TIMEOUT = float(os.environ.get("PREFLIGHT_IMPORT_TIMEOUT", "120"))
 INSTALL_TIMEOUT = float(os.environ.get("PREFLIGHT_INSTALL_TIMEOUT", "900"))

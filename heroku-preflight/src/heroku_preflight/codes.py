@@ -3,7 +3,7 @@
 Kinds: `error` = Heroku's build fails or the dyno crashes; `policy` = this template's house rule (a warning,
 an error under `--strict`); `warning` = worth knowing, never fails; `blocking` = the check could not run
 (exit 2).
-docs/preflight.md's code table is tested against this table.
+heroku-preflight's README's code table is tested against this table.
 """
 
 from __future__ import annotations

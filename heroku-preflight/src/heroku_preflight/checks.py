@@ -1,6 +1,6 @@
 """The registry: one unit per check (its step, the codes it reports, its logic); the runner loops over it.
 
-Adding a check = one `Check` here, its codes in codes.py, its row in docs/preflight.md, and its test.
+Adding a check = one `Check` here, its codes in codes.py, its row in heroku-preflight's README, and its test.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import shlex
 import subprocess
 import time
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from .findings import Finding, could_not_run, error, warning
 from .procfile import ASSIGNMENT, PYTHON_COMMAND, SHELL_OPERATORS
 from .run import cache_dir
 
-PROBE_SOURCE = (Path(__file__).parent / "entry_probe.py").read_text(encoding="utf-8")
+PROBE_SOURCE = resources.files("heroku_preflight").joinpath("entry_probe.py").read_text("utf-8")
 MARK = "@@entry@@ "
 
 

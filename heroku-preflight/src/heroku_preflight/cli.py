@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import buildpack
+from . import __version__, buildpack
 from .checks import CHECKS, STEPS, start_early
 from .codes import FAMILIES
 from .context import Context, Options
@@ -25,9 +25,10 @@ PRESETS = {
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m preflight",
+        prog="heroku-preflight",
         description="Check that a Heroku Python app will build and start. Exit 0 clean, 1 errors, 2 not run.",
     )
+    parser.add_argument("--version", action="version", version=f"heroku-preflight {__version__}")
     parser.add_argument("app_dir", nargs="?", default=".", help="the app root (default: current directory)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(

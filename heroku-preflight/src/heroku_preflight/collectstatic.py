@@ -58,7 +58,7 @@ def check(app: Path, python: Path | None, django_required: bool, generation: str
         if not django_required:
             return []
         message = "Django collectstatic NOT VERIFIED: the build runs it, and no fresh environment was built"
-        fix = "run the full check of a requirements.txt app (`python -m preflight`)"
+        fix = "run the full check of a requirements.txt app (`heroku-preflight`)"
         if os.environ.get("CI", "").lower() == "true":
             return [could_not_run("HW717", message, fix)]
         return [warning("HW717", manage, None, message, fix)]
