@@ -180,6 +180,7 @@ def tests(session: nox.Session) -> None:
 def real_build(session: nox.Session) -> None:
     """Heroku's real classic build of six answer sets and a broken bake: build, release, worker until SIGTERM."""
     session.install(*TEST_REQUIREMENTS)
+    session.install(str(checker_wheel(session)))  # the tests compare the build with the bake's pinned checker
     report = Path(session.create_tmp()).resolve() / "real-build.xml"
     # One at a time (-p no:xdist): the builds share /app, as the buildpack needs.
     session.run(

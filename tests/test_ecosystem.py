@@ -527,7 +527,9 @@ def test_pre_commit_config_matches_dev_tools(baked: tuple[Path, dict[str, Any]])
     config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
     hooks = {h["id"]: h for repo in config["repos"] for h in repo["hooks"]}
     assert {"ruff-check", "ruff-format", "preflight-static"} <= set(hooks)
-    assert hooks["preflight-static"]["entry"] == "python -m preflight --static --strict"
+    # The checker pinned in requirements.txt, from the project's venv: the version nox, CI and the build run.
+    assert hooks["preflight-static"]["entry"] == "heroku-preflight --static --strict"
+    assert hooks["preflight-static"]["language"] == "system"
     assert hooks["preflight-static"]["pass_filenames"] is False
     dev_lines = (project / "requirements-dev.txt").read_text().splitlines()
     dev = [Requirement(line.split("#")[0]) for line in dev_lines if line.strip() and not line.startswith("#")]
@@ -627,9 +629,10 @@ def test_nox_lock_upgrades_within_requirements_in(bake: Any) -> None:
 # --- the baked README ---------------------------------------------------------------------------------------
 
 
-def checker_codes(project: Path) -> dict[str, str]:
-    source = (project / "preflight" / "codes.py").read_text()  # the code registry
-    return dict(re.findall(r'\(\s*"(HW\d{3})",\s*"\w+",\s*\w+,\s*"([^"]+)",?\s*\)', source))
+def checker_codes() -> dict[str, str]:
+    from heroku_preflight.codes import CODES  # the registry of the checker the bake pins (installed here)
+
+    return {code: rule.title for code, rule in CODES.items()}
 
 
 def test_readme_covers_what_a_team_needs(baked: tuple[Path, dict[str, Any]]) -> None:
@@ -639,15 +642,15 @@ def test_readme_covers_what_a_team_needs(baked: tuple[Path, dict[str, Any]]) -> 
     for needle in (
         "cp .env.example .env", "docker compose up", "heroku local worker", "honcho start", "Procfile.dev",
         "heroku ps:scale worker=", "rediss://", f"python -m {package} status", "nox -s lock",
-        "pre-commit install", "python -m preflight", "cruft update", f"{package}/transform.py",
+        "pre-commit install", "heroku-preflight", "cruft update", f"{package}/transform.py",
     ):  # fmt: skip
         assert needle in readme, f"README.md does not mention {needle!r}"
     if answers["use_postgres"] and answers["release_phase"]:
         assert "release phase" in readme.lower() and f"python -m {package} migrate" in readme
 
     # The ways a deploy breaks: every family of checker findings is explained, and no code is stale.
-    codes = checker_codes(project)
-    assert codes, "no checker codes found in preflight/codes.py"
+    codes = checker_codes()
+    assert codes, "no checker codes found in heroku_preflight.codes"
     mentioned = set(re.findall(r"HW\d{3}", readme))
     assert mentioned <= set(codes), f"README names codes the checker no longer has: {mentioned - set(codes)}"
     families = {code[:3] for code in codes}

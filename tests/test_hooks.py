@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -130,13 +131,17 @@ def test_dependency_table_covers_every_module_the_locks_install(tmp_path: Path) 
     locks = sorted((ROOT / "templates" / "locks").glob("*.txt"))
     wanted = {"py3.11-postgres-pandas.txt", "py3.14-postgres-pandas.txt"}  # together: every distribution
     names: set[str] = set()
+
+    def baked(lock: Path) -> Path:  # where the bake has it: `--find-links vendor` is relative to the file
+        shutil.copytree(ROOT / "{{cookiecutter.project_slug}}" / "vendor", tmp_path / "vendor", dirs_exist_ok=True)
+        return Path(shutil.copy(lock, tmp_path / lock.name))
+
     for lock in (p for p in locks if p.name in wanted):
         target = tmp_path / lock.stem
         python = lock.name.split("-")[0].removeprefix("py").removesuffix(".txt")
         subprocess.run(
             ["uv", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-             "--python-version", python, "--python-platform", HEROKU.platform_tag(), "-r", str(lock),
-             "--find-links", str(ROOT / "{{cookiecutter.project_slug}}" / "vendor")],  # the lock's, from the bake
+             "--python-version", python, "--python-platform", HEROKU.platform_tag(), "-r", str(baked(lock))],
             check=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
         )  # fmt: skip
         for dist_info in target.glob("*.dist-info"):

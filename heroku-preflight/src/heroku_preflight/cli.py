@@ -126,7 +126,7 @@ def render_text(report: Report) -> str:
         for s in report.steps
     ))  # fmt: skip
     if any(f.policy for f in report.findings):
-        lines.append("* house rule of this template (policy): an error only with --strict")
+        lines.append("* policy: a house rule, not Heroku's verdict (an error only with --strict)")
     errors = sum(f.severity == "error" and not f.blocking for f in report.findings)
     warnings = sum(f.severity == "warning" for f in report.findings)
     not_run = any(f.blocking for f in report.findings)
