@@ -74,17 +74,20 @@ def compile_locks(session: nox.Session, out_dir: Path, *, upgrade: bool, stack: 
             render_requirements_in(session, req_in, postgres, pandas)
             shutil.copytree(PROJECT / "vendor", Path(tmp) / "vendor")  # the checker's wheel (--find-links vendor)
             session.chdir(tmp)  # so the lock says "via -r requirements.in", as the baked project's own lock does
-            out = out_dir / lock_name(python, postgres, pandas)
-            if out_dir != LOCKS and (LOCKS / out.name).exists():
-                shutil.copy(LOCKS / out.name, out)  # uv keeps the pins already in the output file
+            name = lock_name(python, postgres, pandas)
+            # Compiled beside requirements.in, where the bake has it: the lock's `--find-links vendor` is
+            # relative to the file. uv keeps the pins already in the output file (the shipped lock's).
+            if (LOCKS / name).exists():
+                shutil.copy(LOCKS / name, Path(tmp) / "requirements.txt")
             session.run(
                 "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-build", "--emit-find-links",
                 "--python-version", python, "--python-platform", HEROKU.platform_tag(stack),
                 "--custom-compile-command", "nox -s lock",
                 *(["--upgrade"] if upgrade else []),
-                "requirements.in", "-o", str(out),
+                "requirements.in", "-o", "requirements.txt",
                 env={"UV_PYTHON_DOWNLOADS": "never"},
             )  # fmt: skip
+            shutil.copy(Path(tmp) / "requirements.txt", out_dir / name)
             session.chdir(ROOT)
 
 
