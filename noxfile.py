@@ -83,7 +83,9 @@ def compile_locks(session: nox.Session, out_dir: Path, *, upgrade: bool, stack: 
                 "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-build", "--emit-find-links",
                 "--python-version", python, "--python-platform", HEROKU.platform_tag(stack),
                 "--custom-compile-command", "nox -s lock",
-                *(["--upgrade"] if upgrade else []),
+                # The checker's wheel is rebuilt in place with the same version: without this, uv keeps the old
+                # lock's hash for it (a build would then fail the hash check).
+                "--upgrade-package", "heroku-preflight", *(["--upgrade"] if upgrade else []),
                 "requirements.in", "-o", "requirements.txt",
                 env={"UV_PYTHON_DOWNLOADS": "never"},
             )  # fmt: skip

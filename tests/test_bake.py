@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 import subprocess
@@ -92,6 +93,9 @@ def test_every_supported_answer_set_bakes_a_complete_checked_project(bake: Any, 
     # The checker every caller runs: pinned by hash, its wheel copied byte for byte (never rendered).
     assert "\n--find-links vendor\n" in requirements and "\nheroku-preflight==" in requirements
     assert (project / "vendor" / WHEEL.name).read_bytes() == WHEEL.read_bytes()
+    pinned = re.search(r"^heroku-preflight==(\S+) \\\n\s+--hash=sha256:(\w+)", requirements, re.M)
+    assert pinned, "heroku-preflight is pinned with one hash"
+    assert pinned[1] == WHEEL.name.split("-")[1] and pinned[2] == hashlib.sha256(WHEEL.read_bytes()).hexdigest()
 
     version = answers["python_version"]
     if answers["python_version_file"] == "runtime.txt":

@@ -171,6 +171,7 @@ def lock(session: nox.Session) -> None:
         "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-build", "--emit-find-links",
         "--python-version", PYTHON, "--python-platform", str(platform).strip(),
         "--custom-compile-command", "nox -s lock",
+        "--upgrade-package", "heroku-preflight",  # a new wheel in vendor/ may keep its version: hash it anew
         *session.posargs, "requirements.in", "-o", "requirements.txt",
         env=UV_ENV,
     )  # fmt: skip
