@@ -284,7 +284,7 @@ def test_missing_tools_exit_2(make_app: MakeApp, tmp_path: Path) -> None:
     """Without deptry/uv the full run says what to install; it never reports clean."""
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
-    env = checker_env(PATH="/usr/bin:/bin")
+    env = checker_env(PATH="/usr/bin:/bin", PYTHONPATH=str(CHECKER_WHEEL))  # the checker alone, from its wheel
     result = run_preflight(make_app(), "--steps", "deptry,platform", python=str(bare / "bin" / "python"), env=env)
     assert result.exit_code == 2, result
     assert {"HW199", "HW399"} <= result.codes
