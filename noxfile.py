@@ -163,6 +163,7 @@ def ship_checker_wheel(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff and mypy --strict on the template's own Python and on the checker's package (its own config)."""
     session.install(*TEST_REQUIREMENTS, "mypy>=1.13", "types-PyYAML", "types-jsonschema")
+    session.install(str(checker_wheel(session)))  # the tests import it: typed (py.typed)
     paths = ["hooks", "tests", "benchmarks", "noxfile.py", "local_extensions.py", "heroku-preflight"]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)

