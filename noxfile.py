@@ -140,7 +140,9 @@ def build_checker_wheel(session: nox.Session, out: Path) -> Path:
 
 def checker_wheel(session: nox.Session) -> Path:
     """Build the checker's wheel and insist it is the very file every bake carries (vendor/, hash-pinned)."""
-    wheel = build_checker_wheel(session, Path(session.create_tmp()).resolve() / "checker-wheel")
+    # Not session.create_tmp(): it points TMPDIR into this repository, and tests that bake or make git
+    # repositories under TMPDIR must be outside any repository.
+    wheel = build_checker_wheel(session, ROOT / ".nox" / "checker-wheel" / session.name)
     shipped = PROJECT / "vendor" / wheel.name
     if not shipped.is_file() or shipped.read_bytes() != wheel.read_bytes():
         session.error(f"{shipped.relative_to(ROOT)} is not the build of heroku-preflight/: run `nox -s checker-wheel`")
@@ -154,7 +156,7 @@ def ship_checker_wheel(session: nox.Session) -> None:
     vendor = PROJECT / "vendor"
     for old in vendor.glob("heroku_preflight-*.whl"):
         old.unlink()
-    wheel = build_checker_wheel(session, Path(session.create_tmp()).resolve() / "checker-wheel")
+    wheel = build_checker_wheel(session, ROOT / ".nox" / "checker-wheel" / session.name)
     shutil.copy(wheel, vendor / wheel.name)
     compile_locks(session, LOCKS, upgrade=False)
 

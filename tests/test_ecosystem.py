@@ -618,6 +618,12 @@ def test_nox_lock_upgrades_within_requirements_in(bake: Any) -> None:
     )  # fmt: skip
     bumped = (project / "requirements.txt").read_text()
     assert int(pins(bumped)["redis"].split(".")[0]) >= current
+    # That recompile drops `--find-links vendor` (uv emits it only with --emit-find-links), so the checker's
+    # wheel could not be found: the baked CI's relock check (`nox -s lock`, then no diff) catches it, and the
+    # relock keeps Dependabot's versions and puts the line back.
+    assert "--find-links vendor" not in bumped
+    relocked = lock()
+    assert "\n--find-links vendor\n" in relocked and pins(relocked) == pins(bumped)
     checked = subprocess.run(
         ["uvx", "nox", "-s", "preflight"], cwd=project, capture_output=True, text=True, check=False, env=env
     )

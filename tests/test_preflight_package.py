@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.preflight.record_real_apps import MANIFEST, materialize
 from tests.heroku_build import NotVerified, not_verified
+from tests.preflight.record_real_apps import MANIFEST, materialize
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKER = ROOT / "heroku-preflight"

@@ -71,12 +71,17 @@ def run_preflight(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Result:
-    """`python -m heroku_preflight APP --json ARGS` as a subprocess; cwd is outside the app unless given."""
+    """`python -m heroku_preflight APP --json ARGS` as a subprocess; cwd is outside the app unless given.
+
+    Another interpreter (a pyenv Python) runs the checker from its wheel on PYTHONPATH, as the bake's hook does.
+    """
+    if env is None:
+        env = checker_env(**({} if python == sys.executable else {"PYTHONPATH": str(CHECKER_WHEEL)}))
     proc = subprocess.run(
         [python, "-m", "heroku_preflight", str(app), "--json", *args],
         capture_output=True,
         text=True,
-        env=env or checker_env(),
+        env=env,
         cwd=cwd or app.parent,
         timeout=600,
         check=False,

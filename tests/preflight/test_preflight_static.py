@@ -348,7 +348,7 @@ def test_core_imports_only_the_standard_library() -> None:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                assert top in sys.stdlib_module_names or top == "preflight", f"{path.name} imports {name}"
+                assert top in sys.stdlib_module_names or top == "heroku_preflight", f"{path.name} imports {name}"
 
 
 def test_static_starts_no_process(make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
