@@ -134,7 +134,8 @@ def runtime_archive(minor: str, into: Path) -> tuple[Path, str]:
         raise NotVerified(f"no Python {minor} interpreter here to serve as Heroku's Python {minor} runtime")
     if shutil.which("zstd") is None:
         raise NotVerified("zstd is not installed (the buildpack extracts its runtime with `tar --zstd`)")
-    probe = "import sys, platform; print(sys.base_prefix); print(platform.python_version())"
+    # getattr: Python 2.7 (which the buildpack rejects before any download) has no base_prefix.
+    probe = "import sys, platform; print(getattr(sys, 'base_prefix', sys.prefix)); print(platform.python_version())"
     prefix, full = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     archive = into / f"python-{full}.tar.zst"
     if archive.is_file():
