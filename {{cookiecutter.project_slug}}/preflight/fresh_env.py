@@ -260,7 +260,9 @@ def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
     crashed = pip_crashed(output)
     if "No module named pip" in output or (outside and "no such option: --python" in output) or crashed:
         if not uv:
-            why = f"pip crashed ({crash_line(output)})" if crashed else f"no pip in {python} and no uv on PATH"
+            why = (
+                f"pip crashed ({crash_line(output)})" if crashed else f"no pip in {python} and no uv on PATH"
+            )
             return [
                 could_not_run(
                     "HW406",

@@ -95,9 +95,10 @@ def _poetry(app: Path) -> list[Finding]:
 
 
 # The uv.lock schema the uv the classic build installs (heroku_versions.json `build_tools`, 0.12.5) reads:
-# `version` must be the integer 1 (uv: "unsupported schema version (v2, but only v1 is supported)"; a missing,
-# float or string `version` is a parse error). `revision` is not checked: 1, 2, 3 (what it writes), 4, 99 or
-# none all install with `uv sync --locked` (run against uv 0.12.5 itself, tests/preflight/test_lock_formats.py).
+# `version` must be the integer 1 (uv: "unsupported schema version (v2, but only v1 is supported)"; a
+# missing, float or string `version` is a parse error). `revision` is not checked: 1, 2, 3 (what it writes),
+# 4, 99 or none all install with `uv sync --locked`
+# (tried on uv 0.12.5 itself: tests/preflight/test_lock_formats.py).
 UV_LOCK_SCHEMA = 1
 
 
@@ -130,7 +131,7 @@ def _uv(app: Path, version: VersionInfo) -> list[Finding]:
     if refused:
         return [error(
             "HW708", "uv.lock", None,
-            f"{refused}: the build's uv stops with \"The lockfile at `uv.lock` uses an unsupported schema version\"",
+            f"{refused}: the build's uv stops (\"The lockfile ... uses an unsupported schema version\")",
             "regenerate it with a current uv: `uv lock`, and commit uv.lock",
         )]  # fmt: skip
     stale = _uv_out_of_sync(app, data) if isinstance(data, dict) else None
