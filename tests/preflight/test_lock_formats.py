@@ -147,3 +147,27 @@ def test_pipfile_hash_puts_names_in_pep503_form() -> None:
     dotted = tomllib.loads(PIPFILE.replace("Six", '"discord.py"').replace('"==1.17.0"', '"==2.4.0"'))
     # pipenv 2026.7.1's own hash of this Pipfile (its `pipenv lock`, tests/preflight/real_apps/_files/).
     assert lockfiles.pipfile_hash(dotted) == "692b719e73b29e21b3edca382c72b172960b06e9846f15536b105bcf459abd8c"
+
+
+# --- uv.lock: what `uv sync --locked --no-default-groups` installs --------------------------------------------
+
+REAL_APPS = Path(__file__).parent / "real_apps" / "_files"
+
+
+@pytest.mark.network
+def test_uv_extras_are_locked_but_not_installed(make_app: MakeApp) -> None:
+    """uv locks every extra (flask, for `[project.optional-dependencies] web`), but the build's `uv sync
+    --locked --no-default-groups` installs none: the held-out rq_flask_worker-uv-web-needs-extra case's web
+    process crashed on `import flask` while its worker ran. The fresh env installed the whole lock before."""
+    app = make_app({
+        "requirements.txt": None,
+        ".python-version": "3.12\n",
+        "pyproject.toml": (REAL_APPS / "rq_flask_worker-uv-pyproject.toml").read_text(),
+        "uv.lock": (REAL_APPS / "rq_flask_worker-uv.lock").read_text(),
+        "Procfile": "web: python web.py\nworker: python worker.py\n",
+        "web.py": "import flask\n\nprint(flask)\n",
+        "worker.py": "import requests\nimport rq\n\nprint(rq, requests)\n",
+    })  # fmt: skip
+    result = run_preflight(app, "--generation", "cedar")
+    crashes = [f for f in result.of("HW411") if not f["blocking"]]
+    assert [(f["file"], "flask" in f["message"]) for f in crashes] == [("web.py", True)], result

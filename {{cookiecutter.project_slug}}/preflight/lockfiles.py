@@ -307,8 +307,47 @@ def lock_pins(app: Path) -> list[str] | None:
     for name, main_only in (("poetry.lock", True), ("uv.lock", False)):
         data = _load_toml(app / name) if (app / name).is_file() else None
         if isinstance(data, dict):
-            return [_toml_line(p) for p in data.get("package", []) if _installed(p, main_only)]
+            wanted = _uv_synced(data) if name == "uv.lock" else None
+            return [
+                _toml_line(p)
+                for p in data.get("package", [])
+                if _installed(p, main_only) and (wanted is None or _norm(p["name"]) in wanted)
+            ]
     return None
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _uv_synced(lock: dict[str, Any]) -> set[str] | None:
+    """The packages the build's `uv sync --locked --no-default-groups` installs: the project's
+    `dependencies` and what they need (with the extras they name), never its own optional-dependencies
+    (extras) or dependency groups, which uv locks too. None when the lock names no project (all of it)."""
+    packages = {_norm(p["name"]): p for p in lock.get("package", []) if isinstance(p, dict) and "name" in p}
+    roots = [
+        p for p in packages.values()
+        if isinstance(p.get("source"), dict) and {"virtual", "editable"} & set(p["source"])
+    ]  # fmt: skip
+    if not roots:
+        return None
+    wanted: set[str] = set()
+    todo: list[tuple[str, tuple[str, ...]]] = [
+        (_norm(d["name"]), tuple(d.get("extra", ()))) for root in roots for d in root.get("dependencies", [])
+    ]
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    while todo:
+        name, extras = todo.pop()
+        if (name, extras) in seen or name not in packages:
+            continue
+        seen.add((name, extras))
+        wanted.add(name)
+        package = packages[name]
+        needs = list(package.get("dependencies", []))
+        for extra in extras:
+            needs += package.get("optional-dependencies", {}).get(extra, [])
+        todo += [(_norm(d["name"]), tuple(d.get("extra", ()))) for d in needs if isinstance(d, dict)]
+    return wanted
 
 
 def _pipenv_line(name: str, spec: dict[str, Any]) -> str:
