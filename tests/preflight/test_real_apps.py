@@ -12,13 +12,14 @@ from __future__ import annotations
 import concurrent.futures
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.preflight.helpers import assert_agreement, run_preflight
 from tests.preflight.record_real_apps import MANIFEST, materialize
 
-CASES: dict[str, dict] = {n: c for n, c in json.loads(MANIFEST.read_text())["cases"].items() if "truth" in c}
+CASES: dict[str, dict[str, Any]] = {n: c for n, c in json.loads(MANIFEST.read_text())["cases"].items() if "truth" in c}
 # `tuned`: the cases the checker was developed against. `held-out`: real apps added later, whose agreement was
 # measured before any change to the checker (docs/preflight.md has both figures). Each set is judged alone.
 SETS = ("tuned", "held-out")
@@ -26,7 +27,7 @@ SETS = ("tuned", "held-out")
 KNOWN_DISAGREEMENTS: dict[str, str] = {}
 
 
-def truth(case: dict) -> str:
+def truth(case: dict[str, Any]) -> str:
     recorded = case["truth"]
     crashed = "crashed" in recorded.get("processes", {}).values()
     return "fail" if recorded["build"] == "failed" or crashed else "pass"
