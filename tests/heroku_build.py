@@ -5,10 +5,11 @@ The buildpack is heroku-buildpack-python at BUILDPACK_TAG, unchanged: `bin/detec
 the slug is started as a dyno starts it: at `/app`, `.profile.d/*.sh` sourced, the Procfile command run with
 the config vars, SIGTERM to stop it. Nothing here models the build; the buildpack's own code does the work.
 
-Two things the buildpack fetches from outside are provided here when the outside cannot be reached:
+What the buildpack fetches from outside is provided here when the outside cannot be reached:
 - **the buildpack itself**: `../shared/buildpacks/heroku-buildpack-python-<tag>.tar.gz` beside the checkout
   when present, else a `git clone` at the same tag (cached);
-- **the Python runtime**: `lib/python.sh` downloads it from a fixed S3 URL with curl. When S3 answers, it is used.
+- **the Python runtime**: `lib/python.sh` downloads it from a fixed S3 URL with curl (and `lib/uv.sh` fetches uv from
+  releases.astral.sh for a uv app). When S3 answers, it is used.
   Otherwise `curl` is pointed (by `$CURL_HOME/.curlrc`: `connect-to` and `cacert`) at a loopback HTTPS server
   that answers with an archive of a local interpreter of the same X.Y, laid out as Heroku's archives are
   (`builds/build_python_runtime.sh`). The build then prints the patch version it asked for; the one that runs
@@ -35,6 +36,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -45,6 +47,7 @@ BUILDPACK_TAG = "v351"  # the one home of the classic buildpack's version the te
 BUILDPACK_REPO = "https://github.com/heroku/heroku-buildpack-python"
 ROOT = Path(__file__).resolve().parents[1]
 S3_HOST = "heroku-buildpack-python.s3.dualstack.us-east-1.amazonaws.com"
+UV_HOST = "releases.astral.sh"  # lib/uv.sh downloads uv's release archive from here (no checksum)
 PLAIN_PATH = "/usr/local/bin:/usr/bin:/bin"  # a Heroku build's and dyno's PATH before the buildpack's
 APP = Path("/app")
 MARK = ".heroku-worker-real-build"  # marks an /app that these tests hold, so a crashed run's leftovers may go
@@ -119,12 +122,16 @@ def extract_buildpack(into: Path) -> Path:
 # --- The Python runtime ------------------------------------------------------------------------------------
 
 
-def s3_answers() -> bool:
+def answers(host: str) -> bool:
     try:
-        socket.create_connection((S3_HOST, 443), timeout=3).close()
+        socket.create_connection((host, 443), timeout=3).close()
     except OSError:
         return False
     return True
+
+
+def s3_answers() -> bool:
+    return answers(S3_HOST)
 
 
 def runtime_archive(minor: str, into: Path) -> tuple[Path, str]:
@@ -134,7 +141,8 @@ def runtime_archive(minor: str, into: Path) -> tuple[Path, str]:
         raise NotVerified(f"no Python {minor} interpreter here to serve as Heroku's Python {minor} runtime")
     if shutil.which("zstd") is None:
         raise NotVerified("zstd is not installed (the buildpack extracts its runtime with `tar --zstd`)")
-    probe = "import sys, platform; print(sys.base_prefix); print(platform.python_version())"
+    # getattr: Python 2.7 (which the buildpack rejects before any download) has no base_prefix.
+    probe = "import sys, platform; print(getattr(sys, 'base_prefix', sys.prefix)); print(platform.python_version())"
     prefix, full = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     archive = into / f"python-{full}.tar.zst"
     if archive.is_file():
@@ -166,8 +174,48 @@ def requested_minor(project: Path) -> str:
     return "3.14"
 
 
+def uv_archive(version: str, into: Path) -> Path:
+    """uv's release archive (`uv-x86_64-unknown-linux-gnu/{uv,uvx}`, as lib/uv.sh extracts it) made from the
+    same version's manylinux wheel on the package index: the binaries Astral publishes in both."""
+    archive = into / f"uv-{version}-x86_64-unknown-linux-gnu.tar.gz"
+    if archive.is_file():
+        return archive
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--platform",
+            "manylinux_2_17_x86_64",
+            "--python-version",
+            "3.12",
+            f"uv=={version}",
+            "-d",
+            tmp,
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)  # fmt: skip
+        wheels = list(Path(tmp).glob("uv-*.whl"))
+        if done.returncode != 0 or not wheels:
+            raise NotVerified(f"uv {version} (the buildpack's) could not be fetched: {done.stderr.strip()[-200:]}")
+        stage = Path(tmp) / "uv-x86_64-unknown-linux-gnu"
+        stage.mkdir()
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            for name in ("uv", "uvx"):
+                (stage / name).write_bytes(wheel.read(f"uv-{version}.data/scripts/{name}"))
+                (stage / name).chmod(0o755)
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(stage, arcname=stage.name)
+    return archive
+
+
 class _Runtimes(http.server.BaseHTTPRequestHandler):
-    """Answers `GET /python-X.Y.Z-ubuntu-NN.04-amd64.tar.zst` for the prepared X.Y (404 for anything else)."""
+    """Answers `GET /python-X.Y.Z-ubuntu-NN.04-amd64.tar.zst` for the prepared X.Y, and uv's release path for
+    the prepared uv (404 for anything else)."""
 
     archives: dict[str, Path]
     served: list[str]
@@ -175,6 +223,16 @@ class _Runtimes(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # http.server's name
         match = re.fullmatch(r"/python-(3\.\d+)\.\d+-ubuntu-\d+\.04-amd64\.tar\.zst", self.path)
         archive = self.archives.get(match.group(1)) if match else None
+        uv = re.fullmatch(r"/github/uv/releases/download/([\d.]+)/uv-x86_64-unknown-linux-gnu\.tar\.gz", self.path)
+        if uv:
+            archive = self.archives.get(f"uv-{uv.group(1)}")
+            if archive is not None:
+                self.send_response(200)
+                self.send_header("Content-Length", str(archive.stat().st_size))
+                self.end_headers()
+                with archive.open("rb") as f:
+                    shutil.copyfileobj(f, self.wfile)
+                return
         if archive is None:
             self.send_error(404)
             return
@@ -190,7 +248,7 @@ class _Runtimes(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def runtime_source(work: Path, minor: str) -> Iterator[tuple[dict[str, str], list[str]]]:
+def runtime_source(work: Path, minor: str, uv_version: str | None = None) -> Iterator[tuple[dict[str, str], list[str]]]:
     """The environment that sends the buildpack's runtime download here (empty when S3 answers), and the list
     of local versions served. The archive is made before the build, so a missing interpreter is NotVerified."""
     served: list[str] = []
@@ -200,21 +258,25 @@ def runtime_source(work: Path, minor: str) -> Iterator[tuple[dict[str, str], lis
     folder = cache_root() / "runtimes"
     folder.mkdir(parents=True, exist_ok=True)
     archive, _full = runtime_archive(minor, folder)
+    archives = {minor: archive}
+    if uv_version and not answers(UV_HOST):  # a uv app: lib/uv.sh fetches uv itself
+        archives[f"uv-{uv_version}"] = uv_archive(uv_version, folder)
     if shutil.which("openssl") is None:
         raise NotVerified("openssl is not installed (it makes the loopback server's certificate)")
     cert, key = work / "s3.pem", work / "s3.key"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={S3_HOST}",
-         "-addext", f"subjectAltName=DNS:{S3_HOST}", "-keyout", str(key), "-out", str(cert)],
+         "-addext", f"subjectAltName=DNS:{S3_HOST},DNS:{UV_HOST}", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )  # fmt: skip
-    handler = type("Runtimes", (_Runtimes,), {"archives": {minor: archive}, "served": served})
+    handler = type("Runtimes", (_Runtimes,), {"archives": archives, "served": served})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    (work / ".curlrc").write_text(f"connect-to = {S3_HOST}:443:127.0.0.1:{server.server_port}\ncacert = {cert}\n")
+    redirects = "".join(f"connect-to = {host}:443:127.0.0.1:{server.server_port}\n" for host in (S3_HOST, UV_HOST))
+    (work / ".curlrc").write_text(f"{redirects}cacert = {cert}\n")
     try:
         yield {"CURL_HOME": str(work)}, served
     finally:
@@ -308,7 +370,10 @@ def compile_app(project: Path, work: Path, *, stack: str, config: dict[str, str]
     for name, value in config.items():
         (env_dir / name).write_text(value)
     buildpack = extract_buildpack(work / "buildpack")
-    with runtime_source(work, requested_minor(slug)) as (curl_env, served):
+    uv_version = None
+    if (slug / "uv.lock").is_file():
+        uv_version = (buildpack / "requirements" / "uv.txt").read_text().strip().removeprefix("uv==")
+    with runtime_source(work, requested_minor(slug), uv_version) as (curl_env, served):
         env = _clean_env(HOME=str(work), STACK=stack, **curl_env)
         detect = subprocess.run([buildpack / "bin" / "detect", slug], env=env, capture_output=True, text=True)
         output = detect.stdout + detect.stderr

@@ -25,7 +25,8 @@ SECONDS = 8  # a process still running this long after start has got past its im
 # The app's own error at start-up (no config var or service fixes it): the process crashed.
 OWN_ERROR = re.compile(
     r"^(ModuleNotFoundError|ImportError|AttributeError|NameError|SyntaxError|TypeError|"
-    r"[\w.]*VersionMismatch)\b",
+    r"[\w.]*VersionMismatch)\b"
+    r"|^bash: (line \d+: )?(exec: )?[^:\s]+: (command )?not found$",  # the Procfile's command is not installed
     re.MULTILINE,
 )
 

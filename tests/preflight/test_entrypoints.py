@@ -594,3 +594,24 @@ def test_path_hacks_found(source: str, lines: list[int]) -> None:
 )
 def test_path_hacks_not_found(source: str) -> None:
     assert path_hacks(source) == []
+
+
+def test_a_call_at_start_up_that_its_signature_refuses_is_hw411(verify: Verify) -> None:
+    """Issue 19's held-out corpus: `client = discord.Client()` at module level of `python bot.py` crashes with
+    discord.py 2 (`missing 1 required keyword-only argument: 'intents'`). The entry file is never run, so
+    the call is bound against the callable's signature. Here with the stdlib's `string.Template()`, which
+    raises the same way: `python bot.py` exits with that TypeError."""
+    bot = "import string\nfrom string import Template as T\n\nok = string.Template('$x')\nbad = T()\n"
+    (finding,) = verify({"bot.py": bot}, "bot: python bot.py")
+    assert (finding.code, finding.file, finding.line) == ("HW411", "bot.py", 5), finding
+    assert "TypeError" in finding.message and "template" in finding.message, finding
+
+
+def test_calls_that_do_not_run_at_start_up_or_cannot_be_judged_are_left_alone(verify: Verify) -> None:
+    """A lambda's or a function's body, a splat, a name the file rebinds, a call the signature accepts."""
+    bot = (
+        "import string\nimport os\n\nlater = lambda: string.Template()\n\n\ndef unused():\n"
+        "    return string.Template()\n\n\nargs = ()\nsplat = string.Template(*args, **{'template': 'x'})\n"
+        "Template = string.Template\nTemplate = dict\nfine = Template()\nhome = os.environ.get('HOME', '/')\n"
+    )
+    assert verify({"bot.py": bot}, "bot: python bot.py") == []

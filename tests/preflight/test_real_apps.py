@@ -12,18 +12,22 @@ from __future__ import annotations
 import concurrent.futures
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.preflight.helpers import assert_agreement, run_preflight
 from tests.preflight.record_real_apps import MANIFEST, materialize
 
-CASES: dict[str, dict] = {n: c for n, c in json.loads(MANIFEST.read_text())["cases"].items() if "truth" in c}
+CASES: dict[str, dict[str, Any]] = {n: c for n, c in json.loads(MANIFEST.read_text())["cases"].items() if "truth" in c}
+# `tuned`: the cases the checker was developed against. `held-out`: real apps added later, whose agreement was
+# measured before any change to the checker (docs/preflight.md has both figures). Each set is judged alone.
+SETS = ("tuned", "held-out")
 # Case -> why the checker's verdict differs from the real build's (the rest must agree).
 KNOWN_DISAGREEMENTS: dict[str, str] = {}
 
 
-def truth(case: dict) -> str:
+def truth(case: dict[str, Any]) -> str:
     recorded = case["truth"]
     crashed = "crashed" in recorded.get("processes", {}).values()
     return "fail" if recorded["build"] == "failed" or crashed else "pass"
@@ -38,14 +42,17 @@ def verdict(app: Path) -> tuple[str, list[str]]:
 
 
 @pytest.mark.network
-def test_checker_agrees_with_the_real_build_on_real_apps(tmp_path: Path) -> None:
-    assert len(CASES) >= 8, "the corpus lost cases"
-    apps = {name: materialize(case, tmp_path / name) for name, case in CASES.items()}
+@pytest.mark.parametrize("which", SETS)
+def test_checker_agrees_with_the_real_build_on_real_apps(which: str, tmp_path: Path) -> None:
+    cases = {name: case for name, case in CASES.items() if case.get("set", "tuned") == which}
+    assert len(cases) >= {"tuned": 8, "held-out": 26}[which], "the corpus lost cases"
+    apps = {name: materialize(case, tmp_path / name) for name, case in cases.items()}
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(verdict, app) for name, app in apps.items()}
     got = {name: future.result() for name, future in futures.items()}
-    truths = {name: truth(case) for name, case in CASES.items()}
-    assert_agreement("on real apps", truths, got, 0.9, KNOWN_DISAGREEMENTS)
+    truths = {name: truth(case) for name, case in cases.items()}
+    known = {name: why for name, why in KNOWN_DISAGREEMENTS.items() if name in cases}
+    assert_agreement(f"on real apps ({which})", truths, got, 0.9, known)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

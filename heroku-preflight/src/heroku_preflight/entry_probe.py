@@ -16,6 +16,7 @@ import builtins
 import difflib
 import importlib
 import importlib.util
+import inspect
 import json
 import operator
 import os
@@ -23,7 +24,7 @@ import re
 import shutil
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 MARK = "@@entry@@ "
@@ -144,9 +145,12 @@ class Walker:
         self.probe, self.file, self.package = probe, file, package
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.followed: set[str] = set()
+        self.imported: dict[str, Any] = {}  # names the file's import statements bound, and to what
+        self.rebound: set[str] = set()  # names the file also binds otherwise (their calls are not judged)
 
     def run(self, body: list[ast.stmt]) -> None:
         self.functions = {s.name: s for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        self.rebound = rebound_names(body)
         self.block(body, in_try=False, cond=None)
 
     def block(self, body: list[ast.stmt], in_try: bool, cond: str | None) -> None:
@@ -163,7 +167,49 @@ class Walker:
                 self.block(stmt.body, in_try, cond)
                 self.block(stmt.orelse, in_try, cond)
             elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.calls(stmt, in_try, cond)
                 self.follow(stmt, in_try, cond)  # function bodies run only when called
+
+    def calls(self, stmt: ast.stmt, in_try: bool, cond: str | None) -> None:
+        """A call this statement makes at import, to a callable an import bound, with arguments its signature
+        refuses: the program raises that TypeError when it starts (`discord.Client()` without discord.py 2's
+        required `intents`). Only calls with no `*args`/`**kwargs`, to a signature Python can read."""
+        for node in run_now(stmt):
+            if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
+                continue
+            if any(k.arg is None for k in node.keywords):
+                continue
+            target = self.resolve(node.func)
+            if target is None:
+                continue
+            try:
+                signature = inspect.signature(target)
+            except (TypeError, ValueError):
+                continue
+            try:
+                signature.bind(*node.args, **{k.arg: k.value for k in node.keywords if k.arg})
+            except TypeError as exc:
+                shown = ast.unparse(node.func)
+                error = TypeError(f"{shown}() {exc}")
+                if in_try:
+                    raise Failed(error, stmt) from None
+                self.probe.failure(error, self.file, node.lineno, cond)
+                return
+
+    def resolve(self, func: ast.expr) -> Any:
+        """The object `name` or `name.attr...` is, when `name` came from an import; None otherwise."""
+        parts: list[str] = []
+        while isinstance(func, ast.Attribute):
+            parts.insert(0, func.attr)
+            func = func.value
+        if not isinstance(func, ast.Name) or func.id not in self.imported or func.id in self.rebound:
+            return None
+        obj = self.imported[func.id]
+        for part in parts:
+            if not hasattr(obj, part):
+                return None
+            obj = getattr(obj, part)
+        return obj if callable(obj) else None
 
     def follow(self, stmt: ast.stmt, in_try: bool, cond: str | None) -> None:
         """A call to one of the entry file's own functions (`main()` under the main guard) runs its body."""
@@ -187,6 +233,8 @@ class Walker:
         if isinstance(stmt, ast.Import):
             for alias in stmt.names:
                 importlib.import_module(alias.name)
+                bound = alias.asname or alias.name.partition(".")[0]
+                self.imported[bound] = sys.modules[alias.name if alias.asname else bound]
             return
         module = stmt.module or ""
         if stmt.level:
@@ -196,6 +244,9 @@ class Walker:
         if module == "__future__":
             return
         import_from(module, [alias.name for alias in stmt.names])
+        for alias in stmt.names:
+            if alias.name != "*" and hasattr(sys.modules[module], alias.name):
+                self.imported[alias.asname or alias.name] = getattr(sys.modules[module], alias.name)
 
     def branch(self, stmt: ast.If, in_try: bool, cond: str | None) -> None:
         try:
@@ -227,6 +278,27 @@ class Walker:
             self.block(stmt.orelse, in_try, cond)
         finally:
             self.block(stmt.finalbody, in_try, cond)
+
+
+def run_now(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a statement that run when it does: not the bodies of lambdas or nested functions."""
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield from run_now(child)
+
+
+def rebound_names(body: list[ast.stmt]) -> set[str]:
+    """Names a module binds other than by import (assignment, def, class, for, with, global), anywhere."""
+    names: set[str] = set()
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Global):
+            names.update(node.names)
+    return names
 
 
 def _gives_up(handler: ast.ExceptHandler) -> bool:

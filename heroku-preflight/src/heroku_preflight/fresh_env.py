@@ -228,6 +228,19 @@ def failed_distribution(output: str) -> str | None:
     return None
 
 
+def pip_crashed(output: str) -> bool:
+    """pip failed for its own reasons (a traceback), not because of what is installed: e.g. pip 23.0's
+    `pip --python ENV check` (what `python -m venv` gives on 3.10) dies on a Python 3.12 ENV with
+    `AttributeError: module 'pkgutil' has no attribute 'ImpImporter'`. Its words are never about the app."""
+    return "Traceback (most recent call last)" in output or "ERROR: Exception:" in output
+
+
+def crash_line(output: str) -> str:
+    """The exception a traceback ends with (its last non-blank line)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
 def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
     result = subprocess.run(
         [python, "-m", "pip", "check"], capture_output=True, text=True, env=clean_environ(), check=False
@@ -245,12 +258,16 @@ def pip_check(python: str, uv: str | None, reqs: Requirements) -> list[Finding]:
             check=False,
         )
         output = result.stdout + result.stderr
-    if "No module named pip" in output or (outside and "no such option: --python" in output):
+    crashed = pip_crashed(output)
+    if "No module named pip" in output or (outside and "no such option: --python" in output) or crashed:
         if not uv:
+            why = (
+                f"pip crashed ({crash_line(output)})" if crashed else f"no pip in {python} and no uv on PATH"
+            )
             return [
                 could_not_run(
                     "HW406",
-                    f"pip check could not run: no pip in {python} and no uv on PATH",
+                    f"pip check could not run: {why}",
                     "install pip or uv in that environment (Heroku's build has pip)",
                 )
             ]

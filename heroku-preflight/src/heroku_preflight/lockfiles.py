@@ -94,6 +94,26 @@ def _poetry(app: Path) -> list[Finding]:
     )]  # fmt: skip
 
 
+# The uv.lock schema the uv the classic build installs (heroku_versions.json `build_tools`, 0.12.5) reads:
+# `version` must be the integer 1 (uv: "unsupported schema version (v2, but only v1 is supported)"; a
+# missing, float or string `version` is a parse error). `revision` is not checked: 1, 2, 3 (what it writes),
+# 4, 99 or none all install with `uv sync --locked`
+# (tried on uv 0.12.5 itself: tests/preflight/test_lock_formats.py).
+UV_LOCK_SCHEMA = 1
+
+
+def _uv_lock_version(lock: dict[str, Any]) -> str | None:
+    """Why the build's uv refuses this lock's schema, or None when it reads it."""
+    raw = lock.get("version")
+    if raw is None:
+        return "uv.lock has no schema `version`"
+    if type(raw) is not int:
+        return f"uv.lock's schema `version = {raw!r}` is not an integer"
+    if raw != UV_LOCK_SCHEMA:
+        return f"uv.lock uses schema version {raw}; the build's uv reads only version {UV_LOCK_SCHEMA}"
+    return None
+
+
 def _uv(app: Path, version: VersionInfo) -> list[Finding]:
     if (app / "runtime.txt").is_file():
         return [error(
@@ -107,6 +127,13 @@ def _uv(app: Path, version: VersionInfo) -> list[Finding]:
             + (" (then `git rm runtime.txt`)" if (app / "runtime.txt").is_file() else ""),
         )]  # fmt: skip
     data = _load_toml(app / "uv.lock")
+    refused = _uv_lock_version(data) if isinstance(data, dict) else None
+    if refused:
+        return [error(
+            "HW708", "uv.lock", None,
+            f"{refused}: the build's uv stops (\"The lockfile ... uses an unsupported schema version\")",
+            "regenerate it with a current uv: `uv lock`, and commit uv.lock",
+        )]  # fmt: skip
     stale = _uv_out_of_sync(app, data) if isinstance(data, dict) else None
     if stale:
         return [error(
@@ -199,8 +226,11 @@ def _pipfile_lock(app: Path) -> list[Finding]:
     pipfile = _load_toml(app / "Pipfile") if (app / "Pipfile").is_file() else None
     if not isinstance(pipfile, dict):
         return []
-    stored = lock.get("_meta", {}).get("hash", {}).get("sha256") if isinstance(lock, dict) else None
-    if stored and stored != pipfile_hash(pipfile):
+    meta = lock.get("_meta") if isinstance(lock, dict) else None
+    if not isinstance(meta, dict):
+        return []  # pipenv fills a missing _meta from the Pipfile, hash included: the install goes on
+    stored = meta.get("hash", {}).get("sha256") if isinstance(meta.get("hash"), dict) else None
+    if stored != pipfile_hash(pipfile):  # a _meta without a hash is "out of date" to pipenv too
         return [error(
             "HW707", "Pipfile.lock", None,
             "Pipfile.lock is out of date with Pipfile (`_meta.hash`): `pipenv install --deploy` fails",
@@ -212,16 +242,28 @@ def _pipfile_lock(app: Path) -> list[Finding]:
 _DEFAULT_SOURCE = [{"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": True}]
 
 
+_PIPFILE_NOT_HASHED = ("source", "requires", "packages", "dev-packages", "pipenv", "scripts", "pipfile")
+
+
 def pipfile_hash(pipfile: dict[str, Any]) -> str:
-    """The sha256 pipenv stores in `_meta.hash`: the Pipfile's sections as sorted, compact JSON."""
+    """The sha256 that the build's pipenv (heroku_versions.json `build_tools`, 2026.7.1) compares with
+    `_meta.hash` under `--deploy`: its `Project.calculate_pipfile_hash`, the Pipfile's sections as sorted,
+    compact JSON with every package name in PEP 503 form (`discord.py` -> `discord-py`, `Django` ->
+    `django`). A lock hashed by an older pipenv from names not in that form fails `--deploy`."""
+
+    def canonical(section: object) -> object:
+        if not isinstance(section, dict):
+            return section
+        return {re.sub(r"[-_.]+", "-", name).lower(): value for name, value in section.items()}
+
     data: dict[str, Any] = {
         "_meta": {"sources": pipfile.get("source", _DEFAULT_SOURCE), "requires": pipfile.get("requires", {})},
-        "default": pipfile.get("packages", {}),
-        "develop": pipfile.get("dev-packages", {}),
+        "default": canonical(pipfile.get("packages", {})),
+        "develop": canonical(pipfile.get("dev-packages", {})),
     }
     for section, values in pipfile.items():
-        if section not in ("source", "requires", "packages", "dev-packages", "pipenv", "scripts"):
-            data[section] = values
+        if section not in _PIPFILE_NOT_HASHED:
+            data[section] = canonical(values)
     import hashlib  # here, not at the top: loading OpenSSL costs a few ms of every --static run
 
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -265,8 +307,47 @@ def lock_pins(app: Path) -> list[str] | None:
     for name, main_only in (("poetry.lock", True), ("uv.lock", False)):
         data = _load_toml(app / name) if (app / name).is_file() else None
         if isinstance(data, dict):
-            return [_toml_line(p) for p in data.get("package", []) if _installed(p, main_only)]
+            wanted = _uv_synced(data) if name == "uv.lock" else None
+            return [
+                _toml_line(p)
+                for p in data.get("package", [])
+                if _installed(p, main_only) and (wanted is None or _norm(p["name"]) in wanted)
+            ]
     return None
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _uv_synced(lock: dict[str, Any]) -> set[str] | None:
+    """The packages the build's `uv sync --locked --no-default-groups` installs: the project's
+    `dependencies` and what they need (with the extras they name), never its own optional-dependencies
+    (extras) or dependency groups, which uv locks too. None when the lock names no project (all of it)."""
+    packages = {_norm(p["name"]): p for p in lock.get("package", []) if isinstance(p, dict) and "name" in p}
+    roots = [
+        p for p in packages.values()
+        if isinstance(p.get("source"), dict) and {"virtual", "editable"} & set(p["source"])
+    ]  # fmt: skip
+    if not roots:
+        return None
+    wanted: set[str] = set()
+    todo: list[tuple[str, tuple[str, ...]]] = [
+        (_norm(d["name"]), tuple(d.get("extra", ()))) for root in roots for d in root.get("dependencies", [])
+    ]
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    while todo:
+        name, extras = todo.pop()
+        if (name, extras) in seen or name not in packages:
+            continue
+        seen.add((name, extras))
+        wanted.add(name)
+        package = packages[name]
+        needs = list(package.get("dependencies", []))
+        for extra in extras:
+            needs += package.get("optional-dependencies", {}).get(extra, [])
+        todo += [(_norm(d["name"]), tuple(d.get("extra", ()))) for d in needs if isinstance(d, dict)]
+    return wanted
 
 
 def _pipenv_line(name: str, spec: dict[str, Any]) -> str:
