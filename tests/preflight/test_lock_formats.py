@@ -141,7 +141,7 @@ def test_pipfile_lock_without_meta_installs(make_app: MakeApp) -> None:
 def test_pipfile_hash_puts_names_in_pep503_form() -> None:
     import tomllib
 
-    from preflight import lockfiles
+    from heroku_preflight import lockfiles
 
     assert lockfiles.pipfile_hash(tomllib.loads(PIPFILE)) == HASH_PIPENV_2026
     dotted = tomllib.loads(PIPFILE.replace("Six", '"discord.py"').replace('"==1.17.0"', '"==2.4.0"'))

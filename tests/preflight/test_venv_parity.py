@@ -1,4 +1,4 @@
-"""`python -m preflight` from a plain `python -m venv` of each Python here gives the verdicts the baked project's
+"""`python -m heroku_preflight` from a plain `python -m venv` of each Python here gives the verdicts the baked project's
 `nox -s preflight` gives (issue 19).
 
 The two ways differ in what the checker finds beside it. `nox -s preflight` (the baked noxfile) makes a
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests import pythons
-from tests.preflight.helpers import TEMPLATE_PROJECT, checker_env, run_preflight
+from tests.preflight.helpers import CHECKER_WHEEL, TEMPLATE_PROJECT, checker_env, run_preflight
 from tests.preflight.record_real_apps import MANIFEST, materialize
 
 # The checker still judges 3.10 (Heroku builds it until 6 January 2027), so its venv counts too.
@@ -56,15 +56,17 @@ def make_env(kind: str, python: str, folder: Path) -> Path:
     uv = shutil.which("uv", path=str(Path(sys.executable).parent))
     assert uv, "uv is missing from the dev environment"
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    # Both install the checker from its wheel: the baked session installs the pinned one, a user the package.
     subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(folder / "bin" / "python"), *tools], check=True, env=env
-    )
+        [uv, "pip", "install", "-q", "--python", str(folder / "bin" / "python"), *tools, str(CHECKER_WHEEL)],
+        check=True, env=env,
+    )  # fmt: skip
     return folder
 
 
 def verdict(env: Path, app: Path) -> tuple[int, list[str]]:
     """Exit code and error codes of `python -m preflight APP` run from `env` (its bin first on PATH, as when
-    activated), the checker's folder on PYTHONPATH as in the baked project's root."""
+    activated), the checker installed in it."""
     path = f"{env / 'bin'}{os.pathsep}/usr/local/bin{os.pathsep}/usr/bin{os.pathsep}/bin"
     result = run_preflight(
         app,
@@ -106,7 +108,7 @@ def test_a_pip_that_crashes_is_not_a_conflict_of_the_app(tmp_path: Path) -> None
     if old is None or new is None:
         pythons.not_verified("needs Python 3.10 (pip 23.0.1) and 3.12 here", "3.10" if old is None else "3.12")
         return
-    from preflight import fresh_env, requirements_file
+    from heroku_preflight import fresh_env, requirements_file
 
     subprocess.run([old, "-m", "venv", str(tmp_path / "old")], check=True, capture_output=True)
     uv = shutil.which("uv", path=str(Path(sys.executable).parent))
