@@ -380,10 +380,10 @@ def test_requirement_that_does_not_install(make_app: MakeApp) -> None:
 
 def test_lock_apps_get_a_fresh_env_from_their_pins(make_app: MakeApp) -> None:
     """uv.lock / Pipfile.lock / poetry.lock apps: the fresh env installs the lock's pins (default/main only)."""
-    lock = (
+    lock = (  # the project depends on six, as uv writes it: `uv sync --locked` installs the project's dependencies
         'version = 1\nrequires-python = ">=3.10"\n\n[[package]]\nname = "shop"\nversion = "0.1.0"\n'
-        'source = { virtual = "." }\n\n[[package]]\nname = "six"\nversion = "1.17.0"\n'
-        'source = { registry = "https://pypi.org/simple" }\n'
+        'source = { virtual = "." }\ndependencies = [{ name = "six" }]\n\n[[package]]\nname = "six"\n'
+        'version = "1.17.0"\nsource = { registry = "https://pypi.org/simple" }\n'
     )
     app = make_app({"requirements.txt": None, "uv.lock": lock})
     result = run_preflight(app, "--steps", "fresh-env")
