@@ -16,6 +16,7 @@ from eventgen import lines, make_events
 from test_worker import assert_stored_exactly_once
 
 from {{ cookiecutter.__package_name }}.queue import Queue
+from {{ cookiecutter.__package_name }}.schema import KEY
 
 INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
 MiB = 2**20
@@ -105,7 +106,7 @@ def test_jobs_of_a_dead_worker_are_taken_over_in_batches(services: Services) -> 
 def test_a_worker_whose_clock_is_off_is_judged_by_redis_time(services: Services, skew: str) -> None:
     """A dyno clock 2 minutes behind is still alive in `status`; 1 hour ahead, its retries are due on time."""
     events = make_events(300, seed=304)
-    events[150]["id"] = "fail-1"
+    events[150][KEY] = "fail-1"
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
     worker = services.start_worker(INSTRUMENTED, TEST_CLOCK_SKEW_S=skew, TEST_FAIL="fail-1")
     wait_until(lambda: "event=job_retry" in log_of(worker), 60, what="the failing job scheduled to retry")

@@ -51,9 +51,10 @@ class Event(msgspec.Struct):
 
 
 KEY = "id"
+JOB_TABLE = "events"  # where the job rows are stored: the PostgreSQL table (a migration), the Redis hash
 
 # Columns that transform adds to the stored job rows (name -> type), after Event's fields; each needs a
-# column in `events` (a migration).
+# column in JOB_TABLE (a migration).
 EXTRA: dict[str, type] = {}
 
 
