@@ -55,9 +55,9 @@ def value(field: msgspec.structs.FieldInfo, i: int, rng: random.Random, groups: 
     """One JSON value for a field of Event: the key, or a sample the declaration accepts."""
     if field.name == KEY:
         return key
-    kind = typing.get_origin(field.type) or field.type
-    if kind is typing.Annotated:
-        kind = typing.get_args(field.type)[0]
+    kind = field.type
+    if typing.get_origin(kind) is typing.Annotated:
+        kind = typing.get_args(kind)[0]
     limits = bounds(field)
     if "examples" in limits:
         return rng.choice(limits["examples"])

@@ -6,9 +6,9 @@ These tests declare their own tables or read schema.py, so they hold for any sha
 from __future__ import annotations
 
 from typing import Any
-{%- if cookiecutter.use_postgres %}
 
 from conftest import Services
+{%- if cookiecutter.use_postgres %}
 from eventgen import expected, lines, make_events
 {%- endif %}
 
@@ -90,3 +90,105 @@ def test_a_batch_encoded_once_is_stored_whole_when_saved_again_after_a_failure(s
         saver.close()
     assert services.stored() == expected(events)
 {%- endif %}
+
+
+{% raw -%}
+PAIRS = """
+import json
+import sys
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+
+sys.path.insert(0, {tests!r})
+from {package} import schema
+
+
+class Pair(msgspec.Struct):
+    bucket: str
+    day: date
+    total: Annotated[Decimal, msgspec.Meta(extra={{"digits": 12, "decimals": 2}})]
+    jobs: int
+    last_day: date
+
+
+schema.OUTPUTS["pairs"] = schema.Table(
+    Pair, key=("bucket", "day"), merge={{"total": "add", "jobs": "add", "last_day": "greatest"}}
+)
+from eventgen import make_events
+from {package} import config, prepare, queue, store
+from {package}.output import Batch
+from {package}.validate import Rows
+
+s = store.Store(config.load())
+events = make_events(40, seed=12)
+KEY = schema.KEY
+
+
+def pair(i):
+    return {{
+        "bucket": f"b{{i % 2}}", "day": date(2025, 1, 1 + i % 3), "total": Decimal(i * 101) / 100,
+        "jobs": 1, "last_day": date(2025, 2, 1 + i % 7),
+    }}
+
+
+def save(indexes):
+    jobs = [queue.Job(f"0-{{i}}", json.dumps(events[i]).encode(), 1) for i in indexes]
+    rows = prepare.prepare(jobs).rows.rows  # the job rows transform keeps
+    kept = [i for i in indexes if events[i][KEY] in set(rows.keys)]
+    columns = {{"job": [events[i][KEY] for i in kept]}}
+    for name in ("bucket", "day", "total", "jobs", "last_day"):
+        columns[name] = [pair(i)[name] for i in kept]
+    return s.save(Batch(rows, {{"pairs": Rows(columns)}})), kept
+
+
+new, kept = save(range(20))
+again, _ = save(range(20))  # delivered again, whole: no job is new
+more, kept_more = save(range(10, 40))  # half of it delivered before
+if hasattr(s, "table"):  # Redis
+    table = [(*k.split("|"), v) for k, v in s.table("pairs").items()]
+    got = sorted((b, d, v["total"], v["jobs"], v["last_day"]) for b, d, v in table)
+else:
+    with s.connect().cursor() as cur:
+        cur.execute("SELECT bucket, day::text, total::text, jobs, last_day::text FROM pairs")
+        got = sorted(cur.fetchall())
+want = {{}}
+for i in sorted(set(kept) | set(kept_more)):
+    p = pair(i)
+    key = (p["bucket"], str(p["day"]))
+    total, jobs, last = want.get(key, (Decimal(0), 0, p["last_day"]))
+    want[key] = ((total + p["total"]).quantize(Decimal("0.01")), jobs + 1, max(last, p["last_day"]))
+print(json.dumps({{
+    "counts": [new, again, more, len(kept), len(set(kept_more) - set(kept))],
+    "got": [list(map(str, row)) for row in got],
+    "want": sorted([[*k, str(t), str(n), str(d)] for k, (t, n, d) in want.items()]),
+}}))
+s.close()
+"""
+{%- endraw %}
+
+
+def test_decimal_and_date_columns_with_a_two_column_key_stay_exact_on_redelivery(services: Services) -> None:
+    """An output table keyed on (text, date) with an exact money sum and a latest date: each job counts once,
+    whether its batch is new, delivered again whole (no job new), or half new."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import PROJECT
+{% if cookiecutter.use_postgres %}
+    services.execute(
+        "CREATE TABLE pairs (bucket text, day date, total numeric(12, 2) NOT NULL DEFAULT 0, jobs bigint,"
+        " last_day date, PRIMARY KEY (bucket, day))"
+    )
+{% endif %}
+    script = PAIRS.format(package="{{ cookiecutter.__package_name }}", tests=str(PROJECT / "tests"))
+    env = {**services.env, "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    new, again, more, first, second = out["counts"]
+    assert (new, again, more) == (first, 0, second), "a redelivered job was stored again"
+    assert out["got"] == out["want"]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 
 import pytest
+from conftest import Services, wait_until
 from eventgen import FIELDS, OTHER, event, expected, invalid, make_events
 
 from {{ cookiecutter.__package_name }}.prepare import prepare
-from {{ cookiecutter.__package_name }}.queue import Job
-from {{ cookiecutter.__package_name }}.schema import KEY, TEXT_FIELDS
+from {{ cookiecutter.__package_name }}.queue import Job, Queue
+from {{ cookiecutter.__package_name }}.schema import KEY, TEXT_FIELDS, Event, exact, exact_of
 from {{ cookiecutter.__package_name }}.validate import Invalid, check_payload
 
 
@@ -76,11 +78,48 @@ def test_refusal_reasons(payload: bytes, reason: str | None) -> None:
 
 @pytest.mark.parametrize("name", TEXT_FIELDS)
 def test_a_nul_character_in_text_is_refused(name: str) -> None:
-    """PostgreSQL's text cannot hold NUL: every text field refuses it, with its name."""
+    """PostgreSQL's text cannot hold NUL: every text field refuses it, naming the field (a field of fixed
+    values refuses it as not one of them)."""
     payload = json.dumps({**event("k"), name: "a\u0000b"}).encode()
-    with pytest.raises(Invalid, match=f"{name} contains a NUL character"):
+    with pytest.raises(Invalid, match=f"^{name} (contains a NUL character|is not one of its allowed values)"):
         check_payload(payload)
 
 
 def test_the_generator_fills_every_declared_field() -> None:
     assert all(set(record) == {f.name for f in FIELDS} for record in make_events(20))
+
+
+def test_an_exact_amount_is_refused_beyond_its_decimals_or_digits_never_rounded() -> None:
+    exact("price", Decimal("12.34"), 12, 2)
+    exact("price", Decimal("-9999999999.99"), 12, 2)
+    exact("price", Decimal("12.3400"), 12, 2)  # trailing zeros are not more decimals
+    for value, reason in [
+        ("12.345", "price has more than 2 decimals"),
+        ("0.001", "price has more than 2 decimals"),
+        ("10000000000", "price out of range"),
+        ("1E+400", "price out of range"),
+        ("NaN", "price must be a finite number"),
+        ("-Infinity", "price must be a finite number"),
+    ]:
+        with pytest.raises(ValueError, match=reason):
+            exact("price", Decimal(value), 12, 2)
+
+
+def test_money_with_one_decimal_too_many_is_a_dead_letter_with_its_reason(services: Services) -> None:
+    """Every path refuses it the same way: `enqueue` says why, and a job a producer sent anyway is a dead
+    letter (bad data), with nothing stored and nothing rounded."""
+    fields = exact_of(Event)
+    payloads = []
+    for name, (_, decimals) in fields.items():
+        value = "1." + "0" * decimals + "5"
+        payloads.append(json.dumps({**event(f"too-exact-{name}"), name: value}).encode())
+        refused = services.cli("enqueue", "-", input=payloads[-1] + b"\n")
+        assert refused.returncode == 1 and f"{name} has more than {decimals} decimals" in refused.stdout
+    if not payloads:
+        return  # no field of this shape declares digits and decimals: exact() above is the whole rule
+    Queue(services.redis, services.queue_name).enqueue(payloads)
+    with services.worker_thread():
+        wait_until(lambda: services.drained(dead=len(payloads)), 60, what="the jobs dead-lettered")
+    errors = sorted(json.loads(line)["error"] for line in services.cli("dead", "list").stdout.splitlines())
+    assert errors == sorted(f"{n} has more than {d} decimals" for n, (_, d) in fields.items())
+    assert services.stored_keys() == []
