@@ -46,7 +46,7 @@ def test_memory_is_bounded_by_bytes_not_entries(services: Services) -> None:
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(20) == 0
     assert_stored_exactly_once(services, events)
-    print(f"peak RSS {peak:.0f} MiB")  # shown with -s: the figure docs/worker.md records
+    print(f"peak RSS {peak:.0f} MiB")  # shown with -s (the template's docs record it)
     assert peak <= 300, f"peak RSS {peak:.0f} MiB for 150 x 900 KB jobs (a 512 MB dyno holds ~480 MiB)"
     batches = [line for line in log_of(worker).splitlines() if "event=batch_stored" in line]
     assert len(batches) > 1, "all 150 jobs in one batch: the byte budget did not apply"
