@@ -350,9 +350,9 @@ class Services:
     @contextlib.contextmanager
     def worker_thread(self, **env: str) -> Iterator[Any]:
         """A Worker running in this process (no interpreter start-up), stopped as SIGTERM would stop it."""
-        from {{ cookiecutter.__package_name }}.worker import Worker
+        from {{ cookiecutter.__package_name }}.cli import build_worker
 
-        worker = Worker(self.config(**env), install_signals=False)
+        worker = build_worker(self.config(**env), install_signals=False)
         thread = threading.Thread(target=worker.run, name="worker-under-test", daemon=True)
         thread.start()
         try:
