@@ -150,7 +150,7 @@ class Stored(NamedTuple):
 def expected(events: list[dict[str, Any]]) -> Stored:
     """What storing these events (each once, in any batches) must give: the package's own rules, one batch."""
     jobs = [Job(f"1-{i}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
-    batch = prepare(jobs).rows
+    batch = prepare(jobs).batch
     keys = set(batch.rows.keys)
     tables = {}
     for name in OUTPUTS:

@@ -105,7 +105,7 @@ def test_batch_pipeline_agrees_with_the_plain_rules(records: list[dict[str, Any]
         micros = (event.occurred_at - EPOCH) // timedelta(microseconds=1)
         expected_rows.setdefault(event.id, (event.account, event.amount, micros))
     assert {job.entry_id: reason for job, reason in prepared.refused} == expected_refused
-    c = prepared.rows.rows.columns
+    c = prepared.batch.rows.columns
     assert len(c["id"]) == len(set(c["id"]))
     columns = zip(c["id"], c["account"], c["amount"], c["occurred_at"], strict=True)
     got = {i: (a, u, t) for i, a, u, t in columns}
@@ -120,7 +120,7 @@ def test_duplicates_within_a_batch_keep_the_first() -> None:
         {"id": "y", "amount": 3, **base},
     ]
     prepared = prepare(jobs_of(records))
-    columns = prepared.rows.rows.columns
+    columns = prepared.batch.rows.columns
     assert columns["id"] == ["x", "y"] and columns["amount"] == [1, 3]
     assert prepared.refused == []
 
@@ -155,7 +155,7 @@ def test_refusal_reasons(payload: bytes, reason: str) -> None:
         check_payload(payload)
     prepared = prepare([Job("1-0", payload, 1)])
     assert len(prepared.refused) == 1 and re.search(reason, prepared.refused[0][1])
-    assert len(prepared.rows) == 0
+    assert len(prepared.batch) == 0
 
 
 # --- output tables: the demo's account_totals, and a team's aggregate fed from the demo's fields ---
@@ -277,7 +277,7 @@ def test_the_store_is_derived_from_the_declaration(services: Services) -> None:
     def batch(*events: dict[str, Any]) -> Any:
         """The batch the worker would store for these events (transform included)."""
         jobs = [queue.Job(f"0-{i}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
-        return prepare.prepare(jobs).rows
+        return prepare.prepare(jobs).batch
 
     for event, amount in ((a, 1.5), (b, 2.0), (c, 4.0)):
         event.update(account="x", amount=amount)
@@ -327,7 +327,7 @@ def save(events, amounts):
     for event, amount in zip(events, amounts):
         event.update(account="x", amount=amount)
     jobs = [queue.Job(f"0-{{i}}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
-    rows = prepare.prepare(jobs).rows.rows
+    rows = prepare.prepare(jobs).batch.rows
     seen = {{"job": [e["id"] for e in events], "account": ["x"] * len(events), "first_amount": amounts}}
     seen.update(lowest=amounts, note=[str(a) for a in amounts])
     s.save(Batch(rows, {{"seen": Rows(seen)}}))

@@ -89,7 +89,7 @@ def test_postgres_errors_by_sqlstate(services: Services) -> None:
     from {{ cookiecutter.__package_name }}.store import Store
 
     store = Store(services.config())
-    store.save(prepare([Job("1-1", json.dumps(event("f-1")).encode(), 1)]).rows)  # one row to insert again
+    store.save(prepare([Job("1-1", json.dumps(event("f-1")).encode(), 1)]).batch)  # one row to insert again
     store.close()
     insert = f'INSERT INTO "{JOB_TABLE}" SELECT * FROM "{JOB_TABLE}"'  # the same key again
     cases = {

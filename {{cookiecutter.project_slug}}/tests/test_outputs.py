@@ -76,7 +76,7 @@ def test_a_batch_encoded_once_is_stored_whole_when_saved_again_after_a_failure(s
     jobs = [queue.Job(f"0-{i}", payload, 1) for i, payload in enumerate(payloads)]
     saver = store.Store(services.config())
     try:
-        batch = saver.encode(prepare.prepare(jobs).rows)
+        batch = saver.encode(prepare.prepare(jobs).batch)
         services.execute(f'ALTER TABLE "{JOB_TABLE}" RENAME TO parked')  # as if the table went missing
         try:
             saver.save(batch)
@@ -136,7 +136,7 @@ def pair(i):
 
 def save(indexes):
     jobs = [queue.Job(f"0-{{i}}", json.dumps(events[i]).encode(), 1) for i in indexes]
-    rows = prepare.prepare(jobs).rows.rows  # the job rows transform keeps
+    rows = prepare.prepare(jobs).batch.rows  # the job rows transform keeps
     kept = [i for i in indexes if events[i][KEY] in set(rows.keys)]
     columns = {{"job": [events[i][KEY] for i in kept]}}
     for name in ("bucket", "day", "total", "jobs", "last_day"):

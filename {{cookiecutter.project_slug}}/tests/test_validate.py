@@ -73,7 +73,7 @@ def test_refusal_reasons(payload: bytes, reason: str | None) -> None:
     with pytest.raises(Invalid, match=reason):
         check_payload(payload)
     assert len(prepared.refused) == 1 and re.search(reason, prepared.refused[0][1])
-    assert len(prepared.rows) == 0
+    assert len(prepared.batch) == 0
 
 
 @pytest.mark.parametrize("name", TEXT_FIELDS)

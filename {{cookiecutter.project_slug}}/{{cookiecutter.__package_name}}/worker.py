@@ -269,7 +269,7 @@ class Worker:
         try:
             prepared: Prepared | None = prepare(clean) if clean else None
             if prepared is not None:
-                prepared = prepared._replace(rows=self.store.encode(prepared.rows))
+                prepared = prepared._replace(batch=self.store.encode(prepared.batch))
         except Exception:  # the store thread retries it piece by piece to find the failing jobs
             prepared = None
         token = next(self.tokens)
@@ -466,8 +466,8 @@ class Worker:
             self.split(jobs, outcome, describe(exc), Diagnosis(Fault.JOB, "transform_error"))
             return
         try:
-            outcome.stored += self.store.save(prepared.rows)
-            outcome.sent += len(prepared.rows)
+            outcome.stored += self.store.save(prepared.batch)
+            outcome.sent += len(prepared.batch)
         except Exception as exc:
             self.store.reset()
             diagnosis = self.diagnose(exc)
