@@ -14,6 +14,7 @@ delivered twice changes no table.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import typing
 from dataclasses import dataclass
@@ -54,10 +55,15 @@ class Shape(msgspec.Struct):
             at = getattr(self, name)
             if at is not None and (at.tzinfo is not UTC or not EARLIEST <= at < LATEST):  # usual: in range, Z
                 setattr(self, name, moment(name, at))
-        for name, digits, decimals in exacts:
+        for name, step, context, digits, decimals in exacts:
             value = getattr(self, name)
+            try:  # usually all in C: the context traps a rounding and an overflow; NaN stays NaN, != itself
+                if value.quantize(step, context=context) == value:
+                    continue
+            except (ArithmeticError, AttributeError):  # (AttributeError: None, in an optional field)
+                pass
             if value is not None:
-                exact(name, value, digits, decimals)
+                exact(name, value, digits, decimals)  # raises, with the reason
 
 
 class Event(Shape):
@@ -123,11 +129,20 @@ def moment(name: str, value: datetime) -> datetime:
     return value
 
 
+# A Decimal field's check: its name, smallest step, a context that traps, digits, decimals.
+Exact = tuple[str, Decimal, decimal.Context, int, int]
+
+
 @functools.cache  # once per class: the checks of one job are then two short loops
-def rules(shape: type[msgspec.Struct]) -> tuple[tuple[str, ...], tuple[tuple[str, int, int], ...]]:
-    """What Shape checks: the datetime fields, and the Decimal fields with their (digits, decimals)."""
+def rules(shape: type[msgspec.Struct]) -> tuple[tuple[str, ...], tuple[Exact, ...]]:
+    """What Shape checks: the datetime fields, and the Decimal fields that declare digits and decimals."""
     times = tuple(name for name, kind in types_of(shape).items() if kind is datetime)
-    return times, tuple((name, *limits) for name, limits in exact_of(shape).items())
+    traps = [decimal.Inexact, decimal.InvalidOperation]  # a rounding, more digits than the precision
+    exacts = tuple(
+        (name, Decimal(1).scaleb(-decimals), decimal.Context(prec=digits, traps=traps), digits, decimals)
+        for name, (digits, decimals) in exact_of(shape).items()
+    )
+    return times, exacts
 
 
 def exact(name: str, value: Decimal, digits: int, decimals: int) -> None:
