@@ -212,7 +212,8 @@ class Bench:
         job = __import__(f"{self.package}.queue", fromlist=["Job"]).Job
         jobs = [job(f"0-{i}", p, 0) for i, p in enumerate(self.payloads)]
         # What the worker's store thread saves (job rows and output tables), prepared beforehand: not timed.
-        batches = [prepare(jobs[i : i + batch]).rows for i in range(0, len(jobs), batch)]
+        # (Prepared's first field: `.batch`, called `.rows` in older bakes)
+        batches = [prepare(jobs[i : i + batch])[0] for i in range(0, len(jobs), batch)]
         store = store_module.Store(config)
         store.connect()
         t0 = time.perf_counter()

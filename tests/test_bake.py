@@ -240,3 +240,27 @@ def test_template_root_has_the_documented_layout() -> None:
         assert (ROOT / name).exists(), name
     assert (ROOT / ".ci" / "run").stat().st_mode & 0o111
     assert "__prompts__" in json.loads((ROOT / "cookiecutter.json").read_text())
+
+
+# A relative path to a Markdown file (README.md, docs/worker.md …), not part of a URL.
+DOC_POINTER = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)*[\w-]+\.md)\b")
+
+
+@pytest.mark.parametrize("answers", [{}, {"use_postgres": False, "use_pandas": False, "release_phase": False}])
+def test_every_document_a_baked_file_points_to_is_in_the_bake(bake: Any, answers: dict[str, Any]) -> None:
+    """A comment that says "see docs/worker.md" needs that file in the project a team receives."""
+    root = bake(**answers)
+    missing = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if not path.is_file() or relative.parts[0] == "preflight":  # the checker's folder: issue 20 removes it
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            for target in DOC_POINTER.findall(line):
+                if not (root / target).is_file() and not (path.parent / target).is_file():
+                    missing.append(f"{relative}:{number}: {target}")
+    assert not missing, "pointers to documents the bake does not contain:\n" + "\n".join(missing)

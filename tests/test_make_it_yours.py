@@ -9,10 +9,13 @@ Each edit is asserted to appear verbatim in the baked README, so the walkthrough
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -55,7 +58,7 @@ PANDAS_EDITS = [
     (
         "transform.py",
         '    return Output(events, {"account_totals": totals})\n',
-        '    events["amount_cents"] = (events["amount"] * 100).round().astype("int64")\n'
+        '    events["amount_cents"] = (events["amount"] * 100).map(round).astype("int64")\n'
         "    channels = pd.DataFrame(\n"
         "        {\n"
         '            "job": events["id"],\n'
@@ -308,3 +311,203 @@ def test_the_make_it_yours_walkthrough(bake: Any, services: Services, variant: s
     project.run("-m", "mypy")
     tests = ["tests/test_validate.py", "tests/test_shape.py", "tests/test_outputs.py"]
     project.run("-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests)
+
+
+# --- The orders change: a team replaces the demo on day 1 and adds a column a month later ------------------
+# Day 1 touches the team's logic only: schema.py (the shape and the tables), transform.py, one migration;
+# the demo's own tests (tests/test_demo.py) are deleted. Every other baked test must pass unchanged.
+ORDERS_SCHEMA = [
+    ("from datetime import datetime, tzinfo\n", "from datetime import date, datetime, tzinfo\n"),
+    (
+        "# Money: an exact Decimal, like PostgreSQL's numeric(digits, decimals); a JSON number or string, refused\n"
+        "# (never rounded) with more decimals or digits. "
+        "Here |amount| < 10**11, to 4 decimals (column numeric(20, 4)).\n"
+        '# Yours, e.g.: Money = Annotated[Decimal, Meta(extra={"digits": 12, "decimals": 2})] and numeric(12, 2).\n'
+        'Amount = Annotated[Decimal, Meta(extra={"digits": 15, "decimals": 4})]\n',
+        "# Money: exact, to the cent, below 10**10: numeric(12, 2) (more decimals are refused, never rounded).\n"
+        'Money = Annotated[Decimal, Meta(extra={"digits": 12, "decimals": 2})]\n'
+        'Currency = Literal["EUR", "USD", "GBP"]\n',
+    ),
+    (
+        "    id: Text  # the idempotency key (KEY): a job whose key is already stored adds nothing\n"
+        "    account: Text\n"
+        '    amount: Amount  # exact: 12.5 or "12.50"; 12.34567 is refused (4 decimals at most)\n'
+        "    occurred_at: datetime  # RFC 3339 date-time; without a zone it is UTC; 1900 <= t < 2200\n",
+        "    order_id: Text  # the idempotency key\n"
+        "    customer: Text\n"
+        "    total: Money  # a refund is negative: transform skips it (refunds have their own worker)\n"
+        "    currency: Currency\n"
+        "    placed_at: datetime\n",
+    ),
+    ('KEY = "id"\nJOB_TABLE = "events"', 'KEY = "order_id"\nJOB_TABLE = "orders"'),
+    (
+        "class AccountTotal(msgspec.Struct):\n"
+        '    """The demo\'s output table (`account_totals`): per account, the sum, count and latest event time."""\n'
+        "\n"
+        "    account: str\n"
+        "    total_amount: Amount\n"
+        "    event_count: int\n"
+        "    last_event_at: datetime\n",
+        "class DailyRevenue(msgspec.Struct):\n"
+        '    """Per day and currency: the revenue and the number of orders."""\n'
+        "\n"
+        "    day: date\n"
+        "    currency: str\n"
+        "    revenue: Money\n"
+        "    orders: int\n"
+        "    last_order_at: datetime\n",
+    ),
+    (
+        '    "account_totals": Table(\n'
+        "        AccountTotal,\n"
+        '        key=("account",),\n'
+        '        merge={"total_amount": "add", "event_count": "add", "last_event_at": "greatest"},\n'
+        "    ),\n",
+        '    "daily_revenue": Table(\n'
+        "        DailyRevenue,\n"
+        '        key=("day", "currency"),\n'
+        '        merge={"revenue": "add", "orders": "add", "last_order_at": "greatest"},\n'
+        "    ),\n",
+    ),
+]
+ORDERS_TRANSFORM_PANDAS = '''"""Orders: each sale stored and added to its day's revenue; refunds are skipped."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .output import Output
+
+
+def transform(events: pd.DataFrame) -> Output:
+    """The sales of one batch of orders, and their rows for daily_revenue."""
+    sales = events[events["total"] >= 0]
+    daily = pd.DataFrame(
+        {
+            "job": sales["order_id"],
+            "day": sales["placed_at"].dt.date,
+            "currency": sales["currency"],
+            "revenue": sales["total"],
+            "orders": 1,
+            "last_order_at": sales["placed_at"],
+        }
+    )
+    return Output(sales, {"daily_revenue": daily})
+'''
+ORDERS_TRANSFORM_PLAIN = '''"""Orders: each sale stored and added to its day's revenue; refunds are skipped."""
+
+from __future__ import annotations
+
+from .output import Output
+from .schema import Event
+
+
+def transform(events: list[Event]) -> Output:
+    """The sales of one batch of orders, and their rows for daily_revenue."""
+    sales = [e for e in events if e.total >= 0]
+    daily = [
+        {
+            "job": e.order_id,
+            "day": e.placed_at.date(),
+            "currency": e.currency,
+            "revenue": e.total,
+            "orders": 1,
+            "last_order_at": e.placed_at,
+        }
+        for e in sales
+    ]
+    return Output(sales, {"daily_revenue": daily})
+'''
+ORDERS_MIGRATION = """CREATE TABLE orders (
+    order_id text PRIMARY KEY,
+    customer text NOT NULL,
+    total numeric(12, 2) NOT NULL,
+    currency text NOT NULL,
+    placed_at timestamptz NOT NULL
+);
+
+CREATE TABLE daily_revenue (
+    day date NOT NULL,
+    currency text NOT NULL,
+    revenue numeric(14, 2) NOT NULL DEFAULT 0,
+    orders bigint NOT NULL DEFAULT 0,
+    last_order_at timestamptz,
+    PRIMARY KEY (day, currency)
+);
+"""
+CHANNEL_SCHEMA = [
+    ("    placed_at: datetime\n", '    placed_at: datetime\n    channel: Literal["web", "app"] = "web"\n')
+]
+CHANNEL_MIGRATION = "ALTER TABLE orders ADD COLUMN channel text NOT NULL DEFAULT 'web';\n"
+
+
+def edit(path: Path, edits: list[tuple[str, str]]) -> None:
+    text = path.read_text()
+    for old, new in edits:
+        assert text.count(old) == 1, f"{path.name}: the anchor is not there once: {old!r}"
+        text = text.replace(old, new)
+    path.write_text(text)
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+def baked_nox(root: Path, env: dict[str, str]) -> None:
+    """The baked project's own `nox -s lint typing tests`, as a team runs it before a push."""
+    nox = [sys.executable, "-m", "nox"] if importlib.util.find_spec("nox") else [shutil.which("nox") or "nox"]
+    result = subprocess.run(
+        [*nox, "-s", "lint", "typing", "tests"], cwd=root, env=env, capture_output=True, text=True,
+        timeout=1800, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"the baked nox failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+
+
+ORDERS_VARIANTS = {
+    "postgres-pandas": {},
+    "redis-plain": {"use_postgres": False, "use_pandas": False, "release_phase": False},
+}
+
+
+@pytest.mark.timeout(3600)  # two runs of the baked project's whole nox
+@pytest.mark.parametrize("variant", list(ORDERS_VARIANTS))
+def test_the_orders_change_touches_only_the_teams_logic_and_nox_stays_green(
+    bake: Any, services: Services, variant: str
+) -> None:
+    answers = ORDERS_VARIANTS[variant]
+    use_postgres = answers.get("use_postgres", True)
+    root = bake(python_version=interpreter(), **answers)
+    package = root / root.name.replace("-", "_")
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env.update(REDIS_URL=services.redis_url, UV_PYTHON_DOWNLOADS="never", PYTEST_WORKERS="2")
+    if use_postgres:
+        env["DATABASE_URL"] = services.postgres_url  # the baked tests create their own database through it
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "baked")
+
+    # Day 1: the orders worker.
+    edit(package / "schema.py", ORDERS_SCHEMA)
+    transform = ORDERS_TRANSFORM_PANDAS if answers.get("use_pandas", True) else ORDERS_TRANSFORM_PLAIN
+    (package / "transform.py").write_text(transform)
+    if use_postgres:
+        (package / "migrations" / "0002_orders.sql").write_text(ORDERS_MIGRATION)
+    (root / "tests" / "test_demo.py").unlink()
+    git(root, "add", "-A")
+    changed = git(root, "diff", "--cached", "--numstat", "HEAD").splitlines()
+    files = {line.split("\t")[2]: int(line.split("\t")[0]) for line in changed}
+    files.pop("tests/test_demo.py")
+    logic = {f"{package.name}/schema.py", f"{package.name}/transform.py"}
+    if use_postgres:
+        logic.add(f"{package.name}/migrations/0002_orders.sql")
+    assert set(files) == logic, f"day 1 touched more than the team's logic: {sorted(set(files) - logic)}"
+    assert sum(files.values()) <= 150, f"day 1 added {sum(files.values())} lines: {files}"
+    print(f"day 1 ({variant}): {sum(files.values())} lines added in {sorted(files)}")
+    baked_nox(root, env)
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "orders")
+
+    # Day 2: a channel, sent by new producers (old ones send none: "web").
+    edit(package / "schema.py", CHANNEL_SCHEMA)
+    if use_postgres:
+        (package / "migrations" / "0003_channel.sql").write_text(CHANNEL_MIGRATION)
+    baked_nox(root, env)

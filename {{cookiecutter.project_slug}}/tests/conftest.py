@@ -13,9 +13,6 @@ import contextlib
 {%- if cookiecutter.use_postgres %}
 import glob
 {%- endif %}
-{%- if not cookiecutter.use_postgres %}
-import json
-{%- endif %}
 import os
 import shlex
 import shutil
@@ -28,7 +25,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator{% if cookiecutter.use_postgres %}, Mapping{% endif %}
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 {%- if cookiecutter.use_postgres %}
@@ -41,6 +37,11 @@ import redis
 PROJECT = Path(__file__).resolve().parent.parent
 if str(PROJECT) not in sys.path:  # the package is not installed: it is imported from the project folder
     sys.path.insert(0, str(PROJECT))
+# (below the path: these import the package)
+from eventgen import Stored, canon, canon_table  # noqa: E402
+
+from {{ cookiecutter.__package_name }}.schema import JOB_TABLE, KEY, OUTPUTS, STORED  # noqa: E402
+
 PACKAGE = "{{ cookiecutter.__package_name }}"
 USE_POSTGRES = {{ "True" if cookiecutter.use_postgres else "False" }}
 
@@ -349,9 +350,9 @@ class Services:
     @contextlib.contextmanager
     def worker_thread(self, **env: str) -> Iterator[Any]:
         """A Worker running in this process (no interpreter start-up), stopped as SIGTERM would stop it."""
-        from {{ cookiecutter.__package_name }}.worker import Worker
+        from {{ cookiecutter.__package_name }}.cli import build_worker
 
-        worker = Worker(self.config(**env), install_signals=False)
+        worker = build_worker(self.config(**env), install_signals=False)
         thread = threading.Thread(target=worker.run, name="worker-under-test", daemon=True)
         thread.start()
         try:
@@ -432,39 +433,44 @@ class Services:
         finally:
             conn.close()
 
-    def stored_ids(self) -> list[str]:
-        """Every stored event id, once per row (duplicates would show)."""
-        return [row[0] for row in self.query("SELECT id FROM events")]
+    def stored_keys(self) -> list[Any]:
+        """Every stored job key, once per row (duplicates would show)."""
+        return [canon(STORED[KEY], row[0]) for row in self.query(f'SELECT "{KEY}" FROM "{JOB_TABLE}"')]
 
-    def totals(self) -> dict[str, tuple[Decimal, int]]:
-        rows = self.query("SELECT account, total_amount, event_count FROM account_totals")
-        return {a: (Decimal(t), int(n)) for a, t, n in rows}
+    def stored(self) -> Stored:
+        """The job keys and every output table, as eventgen.expected gives them."""
+        from {{ cookiecutter.__package_name }}.schema import types_of
 
-    def totals_from_events(self) -> dict[str, tuple[Decimal, int]]:
-        rows = self.query("SELECT account, sum(amount), count(*) FROM events GROUP BY account")
-        return {a: (Decimal(t), int(n)) for a, t, n in rows}
+        tables = {}
+        for name, table in OUTPUTS.items():
+            columns = list(types_of(table.row))
+            names = ", ".join(f'"{c}"' for c in columns)
+            rows = self.query(f'SELECT {names} FROM "{name}"')
+            tables[name] = canon_table(name, [dict(zip(columns, row, strict=True)) for row in rows])
+        return Stored(sorted(self.stored_keys()), tables)
 {%- else %}
 
-    def stored_ids(self) -> list[str]:
-        """Every stored event id (a hash: an id can only be there once)."""
-        return [key.decode() for key in self.redis.hkeys("{" + self.queue_name + "}:events")]
+    def stored_keys(self) -> list[Any]:
+        """Every stored job key (a hash: a key can only be there once)."""
+        keys = self.redis.hkeys("{" + self.queue_name + "}:" + JOB_TABLE)
+        return [canon(STORED[KEY], key.decode()) for key in keys]
 
-    def totals(self) -> dict[str, tuple[Decimal, int]]:
+    def stored(self) -> Stored:
+        """The job keys and every output table, as eventgen.expected gives them."""
         from {{ cookiecutter.__package_name }}.store import Store
 
         store = Store(self.config())
         try:
-            return {a: (t.total_amount, t.event_count) for a, t in store.totals().items()}
+            tables = {}
+            for name, table in OUTPUTS.items():
+                rows = []
+                for joined, values in store.table(name).items():
+                    key = joined.split("|") if len(table.key) > 1 else [joined]
+                    rows.append({**dict(zip(table.key, key, strict=True)), **values})
+                tables[name] = canon_table(name, rows)
         finally:
             store.close()
-
-    def totals_from_events(self) -> dict[str, tuple[Decimal, int]]:
-        out: dict[str, tuple[Decimal, int]] = {}
-        for value in self.redis.hvals("{" + self.queue_name + "}:events"):
-            event = json.loads(value)  # the store's layout: the declared fields but the key, as JSON
-            total, count = out.get(event["account"], (Decimal(0), 0))
-            out[event["account"]] = (total + Decimal(round(event["amount"] * 10000)) / 10000, count + 1)
-        return out
+        return Stored(sorted(self.stored_keys()), tables)
 {%- endif %}
 
     def cleanup(self) -> None:

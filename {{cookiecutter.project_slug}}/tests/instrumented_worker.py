@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from {{ cookiecutter.__package_name }} import cli, worker
+from {{ cookiecutter.__package_name }} import cli, store, worker
 from {{ cookiecutter.__package_name }}.output import Batch
 from {{ cookiecutter.__package_name }}.queue import Job
 
@@ -31,7 +31,7 @@ HANG_SECONDS = int(os.environ.get("TEST_HANG_MS", "5000")) / 1000
 EXIT_AFTER_SAVE = int(os.environ.get("TEST_EXIT_AFTER_SAVE", "0"))
 SAVE_SLEEP = int(os.environ.get("TEST_SAVE_SLEEP_MS", "0")) / 1000
 original_prepare = worker.prepare
-original_save = worker.Store.save
+original_save = store.Store.save
 saves = 0
 SKEW = float(os.environ.get("TEST_CLOCK_SKEW_S", "0"))
 if SKEW:
@@ -51,7 +51,7 @@ def prepare(jobs: Sequence[Job]) -> worker.Prepared:
     return original_prepare(jobs)
 
 
-def save(self: worker.Store, batch: Batch) -> int:
+def save(self: store.Store, batch: Batch) -> int:
     global saves
     if SAVE_SLEEP:
         time.sleep(SAVE_SLEEP)
@@ -63,7 +63,7 @@ def save(self: worker.Store, batch: Batch) -> int:
 
 
 worker.prepare = prepare  # type: ignore[assignment]
-worker.Store.save = save  # type: ignore[method-assign]
+store.Store.save = save  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     sys.exit(cli.main([], prog="{{ cookiecutter.__package_name }}"))

@@ -16,6 +16,7 @@ from eventgen import lines, make_events
 from test_worker import assert_stored_exactly_once
 
 from {{ cookiecutter.__package_name }}.queue import Queue
+from {{ cookiecutter.__package_name }}.schema import KEY
 
 INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
 MiB = 2**20
@@ -45,7 +46,7 @@ def test_memory_is_bounded_by_bytes_not_entries(services: Services) -> None:
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(20) == 0
     assert_stored_exactly_once(services, events)
-    print(f"peak RSS {peak:.0f} MiB")  # shown with -s: the figure docs/worker.md records
+    print(f"peak RSS {peak:.0f} MiB")  # shown with -s (the template's docs record it)
     assert peak <= 300, f"peak RSS {peak:.0f} MiB for 150 x 900 KB jobs (a 512 MB dyno holds ~480 MiB)"
     batches = [line for line in log_of(worker).splitlines() if "event=batch_stored" in line]
     assert len(batches) > 1, "all 150 jobs in one batch: the byte budget did not apply"
@@ -105,7 +106,7 @@ def test_jobs_of_a_dead_worker_are_taken_over_in_batches(services: Services) -> 
 def test_a_worker_whose_clock_is_off_is_judged_by_redis_time(services: Services, skew: str) -> None:
     """A dyno clock 2 minutes behind is still alive in `status`; 1 hour ahead, its retries are due on time."""
     events = make_events(300, seed=304)
-    events[150]["id"] = "fail-1"
+    events[150][KEY] = "fail-1"
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
     worker = services.start_worker(INSTRUMENTED, TEST_CLOCK_SKEW_S=skew, TEST_FAIL="fail-1")
     wait_until(lambda: "event=job_retry" in log_of(worker), 60, what="the failing job scheduled to retry")

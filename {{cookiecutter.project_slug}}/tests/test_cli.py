@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import PACKAGE, PROJECT, Services, wait_until
-from eventgen import lines, make_events
+from eventgen import OTHER, invalid, lines, make_events
 
 from {{ cookiecutter.__package_name }} import config, logs
+from {{ cookiecutter.__package_name }}.schema import KEY
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -210,15 +211,15 @@ def test_passwords_from_the_configuration_are_hidden_wherever_they_appear() -> N
 def test_enqueue_reports_every_refused_line(services: Services) -> None:
     good = make_events(3)
     text = lines(good[:2]) + b"not json\n"
-    text += b'{"id": "x", "account": "a", "amount": "12", "occurred_at": "2025-01-01"}\n'
-    text += b"\n" + lines(good[2:]) + b'{"id": "y"}\n' + b"[1, 2]\n"
+    text += lines([invalid("x")])
+    text += b"\n" + lines(good[2:]) + lines([{KEY: "y"}]) + b"[1, 2]\n"
     result = services.cli("enqueue", "-", input=text)
     assert result.returncode == 1
     out = result.stdout
     assert "event=enqueued" in out and "queued=3" in out and "refused=4" in out
     assert "line=3" in out and "malformed JSON" in out
-    assert "line=4" in out and "amount must be a number" in out
-    assert "line=7" in out and "missing field account" in out
+    assert "line=4" in out and f"{OTHER} must be" in out
+    assert "line=7" in out and f"missing field {OTHER}" in out
     assert "line=8" in out and "expected a JSON object" in out
     assert services.status()["queued"] == 3
 
@@ -243,14 +244,19 @@ def test_enqueue_never_drops_valid_lines(services: Services, tmp_path: Path) -> 
 {%- if cookiecutter.use_postgres %}
 
 
-def test_database_naming_is_configurable() -> None:
-    """TEST_DATABASE_PREFIX names the run's database; TEST_DATABASE_URL: an existing one, none created."""
+def test_database_naming_is_configurable(request: pytest.FixtureRequest) -> None:
+    """TEST_DATABASE_PREFIX names the run's database; TEST_DATABASE_URL: an existing one, none created.
+
+    The database this test creates is named within the run's own TEST_DATABASE_PREFIX (a CI user may be
+    allowed only those); with TEST_DATABASE_URL set, it creates none.
+    """
     import os
 
     import conftest
     import psycopg2
 
-    admin = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    existing = os.environ.get("TEST_DATABASE_URL")
+    admin = existing or str(request.getfixturevalue("pg_admin_url"))
 
     def databases() -> set[str]:
         with psycopg2.connect(admin) as conn, conn.cursor() as cur:
@@ -259,10 +265,12 @@ def test_database_naming_is_configurable() -> None:
         conn.close()
         return names
 
-    with conftest.run_database({"TEST_DATABASE_PREFIX": "team_ci_"}, lambda: admin) as url:
-        name = url.rsplit("/", 1)[1].split("?")[0]
-        assert name.startswith("team_ci_") and name in databases()
-    assert name not in databases()
+    if not existing:  # no CREATE DATABASE with TEST_DATABASE_URL: only the second half applies
+        prefix = (os.environ.get("TEST_DATABASE_PREFIX") or "worker_test_") + "named_"
+        with conftest.run_database({"TEST_DATABASE_PREFIX": prefix}, lambda: admin) as url:
+            name = url.rsplit("/", 1)[1].split("?")[0]
+            assert name.startswith(prefix.lower()) and name in databases()
+        assert name not in databases()
     before = databases()
     with conftest.run_database({"TEST_DATABASE_URL": admin}, lambda: "unused") as url:
         assert url == admin and databases() == before
@@ -293,12 +301,13 @@ def test_dead_letters_list_requeue_purge(services: Services) -> None:
 
     queue = Queue(services.redis, services.queue_name)
     queue.ensure_group()
-    queue.enqueue([b'{"id": "d1", "account": "a", "amount": "NaN?", "occurred_at": "2025-01-01"}', b"{oops"])
+    queue.enqueue([json.dumps(invalid("d1")).encode(), b"{oops"])
     with services.worker_thread():
         wait_until(lambda: services.status()["dead"] == 2, 30, what="two dead letters")
     listed = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
     errors = sorted(r["error"].split(":")[0] for r in listed)
-    assert errors == ["amount must be a number, got str", "malformed JSON"]
+    assert "malformed JSON" in errors and len(errors) == 2, errors
+    assert any(e.startswith(f"{OTHER} must be") and e.endswith("got array") for e in errors), errors
     assert all(r["deliveries"] == 1 and r["payload"] for r in listed)
     assert "jobs=2" in services.cli("dead", "requeue").stdout
     status = services.status()

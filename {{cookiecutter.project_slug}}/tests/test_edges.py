@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 import redis
 from conftest import RedisServer, Services, {% if cookiecutter.use_postgres %}as_role, schema_of, {% endif %}wait_until
-from eventgen import lines, make_events
+from eventgen import {% if cookiecutter.use_postgres %}event, expected, {% endif %}invalid, lines, make_events
 from test_worker import assert_stored_exactly_once
 
 from {{ cookiecutter.__package_name }} import logs
 from {{ cookiecutter.__package_name }}.queue import Queue
+from {{ cookiecutter.__package_name }}.schema import {% if cookiecutter.use_postgres %}JOB_TABLE, {% endif %}KEY
 
 INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
 
@@ -106,14 +107,14 @@ def test_a_job_dead_lettered_by_a_bug_is_requeued_whole_once_fixed(
     demo, fixed = prepare_module.transform, threading.Event()
 
     def transform(batch: Any) -> Any:
-        ids = batch["id"].tolist() if hasattr(batch, "columns") else [e.id for e in batch]
+        ids = batch[KEY].tolist() if hasattr(batch, "columns") else [getattr(e, KEY) for e in batch]
         if not fixed.is_set() and "big-1" in ids:
             raise ValueError("a bug on long notes")
         return demo(batch)
 
     monkeypatch.setattr(prepare_module, "transform", transform)
     events = make_events(600, seed=110)
-    events[300] = {**events[300], "id": "big-1", "note": "n" * 20_000}
+    events[300] = {**events[300], KEY: "big-1", "note": "n" * 20_000}
     with services.worker_thread(MAX_DELIVERIES="2"):
         sent = 0
         while services.status()["dead"] == 0:  # other jobs keep storing: the proof that big-1 is at fault
@@ -190,8 +191,8 @@ def test_missing_table_pauses_and_dead_letters_nothing(services: Services) -> No
     assert_pauses_then_drains(
         services,
         "undefined_table",
-        lambda: services.execute("ALTER TABLE events RENAME TO events_away"),
-        lambda: services.execute("ALTER TABLE events_away RENAME TO events"),
+        lambda: services.execute(f'ALTER TABLE "{JOB_TABLE}" RENAME TO away'),
+        lambda: services.execute(f'ALTER TABLE away RENAME TO "{JOB_TABLE}"'),
         seed=103,
     )
 
@@ -204,10 +205,10 @@ def test_a_constraint_every_job_violates_pauses_and_dead_letters_nothing(service
         services,
         "every_job_failed_constraint_violation",
         lambda: services.execute(
-            "ALTER TABLE events ADD COLUMN channel text NOT NULL DEFAULT 'web'",
-            "ALTER TABLE events ALTER COLUMN channel DROP DEFAULT",
+            f"ALTER TABLE \"{JOB_TABLE}\" ADD COLUMN not_filled text NOT NULL DEFAULT 'web'",
+            f'ALTER TABLE "{JOB_TABLE}" ALTER COLUMN not_filled DROP DEFAULT',
         ),
-        lambda: services.execute("ALTER TABLE events DROP COLUMN channel"),
+        lambda: services.execute(f'ALTER TABLE "{JOB_TABLE}" DROP COLUMN not_filled'),
         seed=111,
         DEAD_LETTER_MAX_COUNT="100",
     )
@@ -218,12 +219,13 @@ def test_an_unclassified_store_error_is_blamed_on_a_job_only_with_proof(services
     raising for every job: a systemic fault, the worker pauses and dead-letters nothing more."""
     header = "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
     refuse = header + " AS $$ BEGIN {} RETURN NEW; END $$"
+    raise_it = "RAISE EXCEPTION 'refused by a trigger';"
     services.execute(
-        refuse.format("IF NEW.id LIKE 'trig-%' THEN RAISE EXCEPTION 'refused by a trigger'; END IF;"),
-        "CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse()",
+        refuse.format(f"IF NEW.\"{KEY}\"::text LIKE 'trig-%' THEN {raise_it} END IF;"),
+        f'CREATE TRIGGER refuse BEFORE INSERT ON "{JOB_TABLE}" FOR EACH ROW EXECUTE FUNCTION refuse()',
     )
     events = make_events(1200, seed=108)
-    trig = {"id": "trig-1", "account": "a", "amount": 1, "occurred_at": "2025-01-01T00:00:00Z"}
+    trig = event("trig-1")
     services.cli("enqueue", "-", input=lines([*events[:100], trig, *events[100:200]])).check_returncode()
     with captured_logs() as out, services.worker_thread():
         sent = 200
@@ -239,7 +241,7 @@ def test_an_unclassified_store_error_is_blamed_on_a_job_only_with_proof(services
         reason = "every_job_failed_database_error_p0001"
         wait_until(lambda: paused_reason(services) == reason, 60, what="paused: every job failed")
         assert services.status()["dead"] == 1
-        services.execute("DROP TRIGGER refuse ON events")
+        services.execute(f'DROP TRIGGER refuse ON "{JOB_TABLE}"')
         wait_until(lambda: services.drained(dead=1), 60, what="drained once the trigger is gone")
     assert_stored_exactly_once(services, events)
     (record,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
@@ -280,7 +282,7 @@ def test_foreign_entries_are_dead_lettered_at_once(services: Services) -> None:
 
 def test_oversized_payloads_are_refused_and_dead_lettered_as_a_prefix(services: Services) -> None:
     events = make_events(200, seed=105)
-    big = json.dumps({**events[0], "id": "big-1", "note": "x" * (3 * 2**20)}).encode()
+    big = json.dumps({**events[0], KEY: "big-1", "note": "x" * (3 * 2**20)}).encode()
     text = lines(events[:100]) + big + b"\n" + lines(events[100:])
     result = services.cli("enqueue", "-", input=text)
     assert result.returncode == 1
@@ -301,7 +303,7 @@ def test_oversized_payloads_are_refused_and_dead_lettered_as_a_prefix(services: 
 
 
 def test_dead_letters_are_bounded_by_bytes_loudly_and_stay_requeueable(services: Services) -> None:
-    bad = [json.dumps({"id": f"bad-{i}", "amount": "x", "pad": "p" * 1000}).encode() for i in range(300)]
+    bad = [json.dumps({**invalid(f"bad-{i}"), "pad": "p" * 1000}).encode() for i in range(300)]
     Queue(services.redis, services.queue_name).enqueue(bad)
     env = {"DEAD_LETTER_MAX_COUNT": "1000", "DEAD_LETTER_MAX_BYTES": "65536", "PAYLOAD_MAX_BYTES": "16384"}
     with captured_logs() as out, services.worker_thread(**env):
@@ -339,7 +341,7 @@ def test_redis_at_maxmemory_never_crashes_and_drains_when_memory_returns(
             admin.config_set("maxmemory", "0")
             wait_until(lambda: "event=worker_started" in out.getvalue(), 30, what="started, memory back")
         events = make_events(1000, seed=106)
-        bad = [b'{"id": "bad-1", "account": "a", "amount": "ten", "occurred_at": "2025-01-01"}', b"{oops"]
+        bad = [json.dumps(invalid("bad-1")).encode(), b"{oops"]
         services.cli("enqueue", "-", input=lines(events)).check_returncode()
         Queue(services.redis, services.queue_name).enqueue(bad)
         admin.config_set("maxmemory", "1")  # full again, with work queued
@@ -347,7 +349,8 @@ def test_redis_at_maxmemory_never_crashes_and_drains_when_memory_returns(
             wait_until(lambda: "reason=redis_oom" in out.getvalue(), 30, what="the worker meets it")
             {%- if cookiecutter.use_postgres %}
             # XACK passes over maxmemory: every valid job is stored and acked; only the dead letters wait
-            wait_until(lambda: len(services.stored_ids()) == len(events), 60, what="valid jobs stored, full")
+            stored = len(expected(events).keys)
+            wait_until(lambda: len(services.stored_keys()) == stored, 60, what="valid jobs stored, full")
             wait_until(lambda: services.status()["in_flight"] == 2, 30, what="only the 2 bad jobs held")
             {%- endif %}
             assert "FULL" in services.cli("status").stdout

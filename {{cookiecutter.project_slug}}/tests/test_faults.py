@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-{% if cookiecutter.use_postgres %}import threading
+{% if cookiecutter.use_postgres %}import json
+import threading
 import time
 {% endif %}from pathlib import Path
 {%- if cookiecutter.use_postgres %}
@@ -12,6 +13,9 @@ from urllib.parse import urlsplit
 
 import redis
 from conftest import RedisServer{% if cookiecutter.use_postgres %}, Services, as_role, schema_of, wait_until{% endif %}
+{%- if cookiecutter.use_postgres %}
+from eventgen import event
+{%- endif %}
 
 from {{ cookiecutter.__package_name }}.faults import Fault, diagnose
 
@@ -79,11 +83,19 @@ def test_postgres_errors_by_sqlstate(services: Services) -> None:
         finally:
             conn.close()
 
-    insert = "INSERT INTO events (id, account, amount, occurred_at) VALUES ('f-1', 'a', 1, now())"
+    from {{ cookiecutter.__package_name }}.prepare import prepare
+    from {{ cookiecutter.__package_name }}.queue import Job
+    from {{ cookiecutter.__package_name }}.schema import JOB_TABLE
+    from {{ cookiecutter.__package_name }}.store import Store
+
+    store = Store(services.config())
+    store.save(prepare([Job("1-1", json.dumps(event("f-1")).encode(), 1)]).batch)  # one row to insert again
+    store.close()
+    insert = f'INSERT INTO "{JOB_TABLE}" SELECT * FROM "{JOB_TABLE}"'  # the same key again
     cases = {
         ("SET TRANSACTION READ ONLY", insert): (Fault.SYSTEMIC, "database_read_only"),
         ("SELECT * FROM no_such_table",): (Fault.SYSTEMIC, "undefined_table"),
-        ("SELECT no_such_column FROM events",): (Fault.SYSTEMIC, "undefined_column"),
+        (f'SELECT no_such_column FROM "{JOB_TABLE}"',): (Fault.SYSTEMIC, "undefined_column"),
         ("SELECT 1 / 0",): (Fault.JOB, "data_exception"),
         (insert, insert): (Fault.JOB, "constraint_violation"),
         ("SELECT pg_terminate_backend(pg_backend_pid())",): (Fault.SYSTEMIC, "database_unreachable"),

@@ -17,6 +17,7 @@ from eventgen import lines, make_events
 
 from {{ cookiecutter.__package_name }} import cli, config
 from {{ cookiecutter.__package_name }}.queue import Limits, Queue
+from {{ cookiecutter.__package_name }}.schema import KEY
 
 
 def bare_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -115,7 +116,7 @@ def test_enqueue_stopped_part_way_says_what_was_queued_and_where_to_resume(
     assert "enqueue stopped at line 2002" in message and "OOM command not allowed" in message
     assert "2000 jobs were queued" in message
     assert f"tail -n +2002 {path} | python -m {PACKAGE} enqueue -" in message
-    assert events[2000]["id"] not in message and "XADD" not in message, "the message echoes a payload"
+    assert str(events[2000][KEY]) not in message and "XADD" not in message, "the message echoes a payload"
     # Resuming from there queues the rest.
     rest = b"".join(text.splitlines(keepends=True)[2001:])
     assert services.cli("enqueue", "-", input=rest).returncode == 0

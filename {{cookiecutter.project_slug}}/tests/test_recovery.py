@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 import redis
 from conftest import {% if cookiecutter.use_postgres %}PostgresServer, {% endif %}RedisServer, Services, wait_until{% if cookiecutter.use_postgres %}, with_database{% endif %}
-from eventgen import lines, make_events
+from eventgen import event, lines, make_events
 from test_worker import assert_stored_exactly_once
+
+from {{ cookiecutter.__package_name }}.schema import KEY
 
 INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
 CRASH_ROUNDS = int(os.environ.get("WORKER_TEST_CRASH_ROUNDS", "3"))
@@ -35,8 +37,8 @@ def test_sigkill_at_any_moment_loses_nothing_and_counts_nothing_twice(services: 
             worker.wait(60)
         else:
             worker = services.start_worker(INSTRUMENTED, BATCH_SIZE="100", TEST_SLEEP_MS="5")
-            before = len(services.stored_ids())
-            wait_until(lambda b=before: len(services.stored_ids()) > b, 60, what="progress")
+            before = len(services.stored_keys())
+            wait_until(lambda b=before: len(services.stored_keys()) > b, 60, what="progress")
             import time
 
             time.sleep(rng.uniform(0, 0.1))
@@ -51,7 +53,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_counts_nothing_twice(services: 
 
 def test_a_job_that_kills_its_worker_ends_in_the_dead_letters(services: Services) -> None:
     events = make_events(1000, seed=22)
-    poison = {"id": "poison-1", "account": "a", "amount": 1, "occurred_at": "2025-01-01T00:00:00Z"}
+    poison = event("poison-1")
     services.cli("enqueue", "-", input=lines([*events[:600], poison, *events[600:]])).check_returncode()
     for _ in range(8):  # Heroku restarts crashed dynos; so do we
         worker = services.start_worker(
@@ -78,17 +80,14 @@ def test_a_failing_job_is_isolated_retried_then_dead(
     demo = prepare_module.transform
 
     def transform(batch: Any) -> Any:  # the team's code, failing on some rows
-        ids = batch["id"].tolist() if hasattr(batch, "columns") else [e.id for e in batch]
+        ids = batch[KEY].tolist() if hasattr(batch, "columns") else [getattr(e, KEY) for e in batch]
         if any(i.startswith("fail-") for i in ids):
             raise ValueError("this job always fails")
         return demo(batch)
 
     monkeypatch.setattr(prepare_module, "transform", transform)
     events = make_events(2000, seed=23)
-    failing = [
-        {"id": f"fail-{i}", "account": "a", "amount": 1, "occurred_at": "2025-01-01T00:00:00Z"}
-        for i in (1, 2, 3)
-    ]
+    failing = [event(f"fail-{i}") for i in (1, 2, 3)]
     services.cli("enqueue", "-", input=lines(events[:500] + failing + events[500:])).check_returncode()
     out = io.StringIO()
     logs.setup("info", out)
@@ -114,7 +113,7 @@ def test_a_failing_job_is_isolated_retried_then_dead(
 
 def test_a_hung_worker_lets_go_of_its_batch(services: Services) -> None:
     events = make_events(400, seed=26)
-    events[120]["id"] = "hang-1"
+    events[120][KEY] = "hang-1"
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
     fast = {"HEARTBEAT_SECONDS": "0.1", "CLAIM_IDLE_SECONDS": "0.35", "BATCH_SIZE": "50"}  # stuck after 3.5 s
     hung = services.start_worker(INSTRUMENTED, TEST_HANG="hang-1", TEST_HANG_MS="9000", **fast)
@@ -138,7 +137,7 @@ def survive_restart(
     events = make_events(6000, seed=seed)
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
     worker = services.start_worker(INSTRUMENTED, BATCH_SIZE="200", TEST_SLEEP_MS="10")
-    wait_until(lambda: len(services.stored_ids()) > 1000, 60, what="some progress")
+    wait_until(lambda: len(services.stored_keys()) > 1000, 60, what="some progress")
     restart(down_for=1.0)
     if after_restart is not None:
         after_restart()

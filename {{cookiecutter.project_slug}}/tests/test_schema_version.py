@@ -3,6 +3,7 @@
 from __future__ import annotations
 {%- if cookiecutter.use_postgres %}
 
+import re
 import subprocess
 import sys
 import threading
@@ -16,7 +17,12 @@ import pytest
 from conftest import {% if cookiecutter.use_postgres %}PROJECT, {% endif %}Services
 {%- if cookiecutter.use_postgres %}
 
+from {{ cookiecutter.__package_name }}.schema import JOB_TABLE
+
 MODULE = [sys.executable, "-m", "{{ cookiecutter.__package_name }}"]
+# What the project ships, read from the folder (not from the code under test); a team adds to it.
+SHIPPED = sorted(path.name for path in (PROJECT / "{{ cookiecutter.__package_name }}" / "migrations").glob("*.sql"))
+LATER = "9999_later.sql"  # a migration named after every shipped one
 
 
 @pytest.fixture
@@ -39,18 +45,20 @@ def test_a_worker_refuses_an_unmigrated_database_and_names_the_migration(fresh: 
     worker = fresh.start_worker()
     assert worker.wait(60) != 0
     log = worker.log.read_text()  # type: ignore[attr-defined]
-    assert "event=schema_not_ready" in log and "0001_initial.sql" in log and "migrate" in log
-    assert fresh.query("SELECT to_regclass('events')") == [(None,)], "the worker ran DDL"
+    assert "event=schema_not_ready" in log and SHIPPED[0] in log and "migrate" in log
+    assert fresh.query(f"SELECT to_regclass('\"{JOB_TABLE}\"')") == [(None,)], "the worker ran DDL"
 
 
 def test_migrate_twice_concurrently_applies_each_migration_once(fresh: Services) -> None:
     procs = [subprocess.Popen([*MODULE, "migrate"], env=fresh.env, stdout=subprocess.PIPE) for _ in range(3)]
     outputs = [p.communicate(timeout=60)[0].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
-    assert sum("applied=0001_initial.sql" in out for out in outputs) == 1, outputs
+    # each migration applied by exactly one of them (several migrations may be shared out between them)
+    applied = [name for out in outputs for name in re.findall(r"applied=(\S+)", out)[0].split(",")]
+    assert sorted(name for name in applied if name != "none") == SHIPPED, outputs
     again = fresh.cli("migrate")
     assert again.returncode == 0 and "applied=none" in again.stdout
-    assert fresh.query("SELECT name FROM schema_migrations") == [("0001_initial.sql",)]
+    assert fresh.query("SELECT name FROM schema_migrations ORDER BY name") == [(name,) for name in SHIPPED]
 
 
 def connect(url: str, **settings: str) -> Any:
@@ -76,7 +84,7 @@ def test_a_second_migrate_waits_for_the_first_then_finds_the_work_done(fresh: Se
     release.start()
     conn = connect(fresh.database_url, statement_timeout="1s")  # a wait longer than any statement may take
     try:
-        assert migrator.migrate(conn) == ["0001_initial.sql"]
+        assert migrator.migrate(conn) == SHIPPED
     finally:
         release.join()
         conn.close()
@@ -93,13 +101,14 @@ def test_a_migration_waiting_for_a_table_lock_never_stalls_the_workers_writes(
     migrator.migrate(connect(fresh.database_url))
     folder = tmp_path / "migrations"
     folder.mkdir()
-    (folder / "0001_initial.sql").write_text(migrator.shipped()[0].sql)
-    (folder / "0002_channel.sql").write_text("ALTER TABLE events ADD COLUMN channel text;")
+    for migration in migrator.shipped():
+        (folder / migration.name).write_text(migration.sql)
+    (folder / LATER).write_text(f'ALTER TABLE "{JOB_TABLE}" ADD COLUMN added_later text;')
     monkeypatch.setattr(migrator, "FOLDER", folder)
     monkeypatch.setattr(migrator, "LOCK_TIMEOUT", "200ms")
     reader = connect(fresh.database_url)
     with reader.cursor() as cur:
-        cur.execute("SELECT count(*) FROM events")  # holds ACCESS SHARE until its transaction ends
+        cur.execute(f'SELECT count(*) FROM "{JOB_TABLE}"')  # holds ACCESS SHARE until its transaction ends
     applied: list[str] = []
     migrating = connect(fresh.database_url)
     migration = threading.Thread(target=lambda: applied.extend(migrator.migrate(migrating)), daemon=True)
@@ -108,13 +117,13 @@ def test_a_migration_waiting_for_a_table_lock_never_stalls_the_workers_writes(
         time.sleep(1.0)  # the migration is now trying (and giving up) while the reader holds its lock
         writer = connect(fresh.database_url, lock_timeout="2s")  # a worker must not queue behind the ALTER
         with writer, writer.cursor() as cur:
-            cur.execute("SELECT count(*) FROM events")
+            cur.execute(f'SELECT count(*) FROM "{JOB_TABLE}"')
         writer.close()
     finally:
         reader.close()  # the reader ends, whatever happened above
         migration.join(timeout=60)
         migrating.close()
-    assert applied == ["0002_channel.sql"]
+    assert applied == [LATER]
 
 
 def test_a_failing_migration_rolls_back_alone_and_is_named(fresh: Services, tmp_path: Path) -> None:
@@ -122,8 +131,9 @@ def test_a_failing_migration_rolls_back_alone_and_is_named(fresh: Services, tmp_
 
     folder = tmp_path / "migrations"
     folder.mkdir()
-    (folder / "0001_initial.sql").write_text(migrator.shipped()[0].sql)
-    (folder / "0002_broken.sql").write_text("ALTER TABLE events ADD COLUMN channel text; SELECT 1/0;")
+    for migration in migrator.shipped():
+        (folder / migration.name).write_text(migration.sql)
+    (folder / LATER).write_text(f'ALTER TABLE "{JOB_TABLE}" ADD COLUMN added_later text; SELECT 1/0;')
     script = (
         "import sys; from pathlib import Path; from {{ cookiecutter.__package_name }} import cli, migrator; "
         f"migrator.FOLDER = Path({str(folder)!r}); sys.exit(cli.main(['migrate']))"
@@ -132,28 +142,20 @@ def test_a_failing_migration_rolls_back_alone_and_is_named(fresh: Services, tmp_
         [sys.executable, "-c", script], env=fresh.env, capture_output=True, text=True, timeout=60, cwd=PROJECT
     )
     assert result.returncode == 1
-    assert "0002_broken.sql failed and was rolled back" in result.stderr
+    assert f"{LATER} failed and was rolled back" in result.stderr
     assert "division by zero" in result.stderr
     assert "Traceback" not in result.stderr
-    assert fresh.query("SELECT name FROM schema_migrations") == [("0001_initial.sql",)]
-    columns = fresh.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'events'")
-    assert ("channel",) not in columns
+    assert fresh.query("SELECT name FROM schema_migrations ORDER BY name") == [(name,) for name in SHIPPED]
+    where = f"table_name = '{JOB_TABLE}'"
+    columns = fresh.query(f"SELECT column_name FROM information_schema.columns WHERE {where}")
+    assert ("added_later",) not in columns
 
 
 def test_an_edited_migration_is_refused(services: Services) -> None:
-    execute(services.database_url, "UPDATE schema_migrations SET checksum = 'other'")
+    execute(services.database_url, f"UPDATE schema_migrations SET checksum = 'x' WHERE name = '{SHIPPED[0]}'")
     result = services.cli("migrate")
-    assert result.returncode == 1 and "0001_initial.sql was edited after it was applied" in result.stderr
+    assert result.returncode == 1 and f"{SHIPPED[0]} was edited after it was applied" in result.stderr
 
-
-def test_a_database_from_before_versioned_migrations_is_adopted(fresh: Services) -> None:
-    """Tables created by the old `CREATE TABLE IF NOT EXISTS` migrate are kept, with their rows."""
-    from {{ cookiecutter.__package_name }} import migrator
-
-    execute(fresh.database_url, migrator.shipped()[0].sql)
-    execute(fresh.database_url, "INSERT INTO events VALUES ('old', 'a', 1, now())")
-    assert fresh.cli("migrate").returncode == 0
-    assert fresh.stored_ids() == ["old"]
 {%- else %}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import Services, wait_until
-from eventgen import lines, make_events
+from eventgen import expected, lines, make_events
 
 from {{ cookiecutter.__package_name }}.queue import Queue
 from {{ cookiecutter.__package_name }}.schema import FIELDS, KEY, Event
@@ -35,7 +35,7 @@ def test_unknown_fields_refused_in_strict_mode_on_every_path(services: Services)
     wait_until(lambda: services.drained(dead=1), 60, what="the strange job dead")
     (dead,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
     assert dead["error"] == reason
-    assert sorted(services.stored_ids()) == sorted(e["id"] for e in events)
+    assert sorted(services.stored_keys()) == expected(events).keys
 
 
 def test_a_bad_setting_is_one_line(services: Services) -> None:

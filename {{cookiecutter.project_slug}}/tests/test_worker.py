@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from conftest import PACKAGE, PROJECT, Services, wait_until
-from eventgen import expected_totals, lines, make_events
+from eventgen import expected, invalid, lines, make_events
+
+from {{ cookiecutter.__package_name }}.schema import KEY
 
 
-def assert_stored_exactly_once(services: Services, events: list[dict[str, object]]) -> None:
-    ids = services.stored_ids()
-    assert len(ids) == len(set(ids)), "an event was stored twice"
-    assert set(ids) == {e["id"] for e in events}
-    assert services.totals() == expected_totals(events)
-    assert services.totals_from_events() == services.totals()
+def assert_stored_exactly_once(services: Services, events: list[dict[str, Any]]) -> None:
+    """Each job's row stored once, and every output table as if each job was stored once, in one batch."""
+    keys = services.stored_keys()
+    twice = sorted(k for k in set(keys) if keys.count(k) > 1)
+    assert not twice, f"{len(twice)} jobs stored twice, e.g. {twice[:3]}"
+    stored, want = services.stored(), expected(events)
+    missing, extra = sorted(set(want.keys) - set(keys)), sorted(set(keys) - set(want.keys))
+    assert not missing and not extra, f"{len(missing)} jobs missing (e.g. {missing[:3]}), {len(extra)} extra"
+    for name, rows in want.tables.items():
+        got = stored.tables[name]
+        wrong = {k: (got.get(k), v) for k, v in rows.items() if got.get(k) != v}
+        assert not wrong, f"{name}: {len(wrong)} rows differ, (stored, expected): {list(wrong.items())[:3]}"
+        assert got.keys() == rows.keys(), f"{name}: rows under keys that no job brings"
 
 
 def test_end_to_end_with_duplicates_and_bad_jobs(services: Services) -> None:
     events = make_events(3000, seed=11)
-    duplicates = [*events[:200], dict(events[5], amount=999.0)]  # a redelivery with other content: first wins
-    bad = [b'{"id": "bad-1", "account": "a", "amount": "ten", "occurred_at": "2025-01-01"}', b"{truncated"]
+    other = {**events[6], KEY: events[5][KEY]}  # a redelivery of events[5] with other content: first wins
+    duplicates = [*events[:200], other]
+    bad = [json.dumps(invalid("bad-1")).encode(), b"{truncated"]
     from {{ cookiecutter.__package_name }}.queue import Queue
 
     result = services.cli("enqueue", "-", input=lines(events + duplicates))
@@ -36,8 +48,10 @@ def test_end_to_end_with_duplicates_and_bad_jobs(services: Services) -> None:
     assert worker.wait(15) == 0
     log = worker.log.read_text()  # type: ignore[attr-defined]
     assert "event=worker_started" in log and "event=batch_stored" in log and "event=worker_stopped" in log
-    # 201 duplicate lines; events[5] twice in one batch is one row: 200 rows whose key was stored before
-    assert sum(int(n) for n in re.findall(r" duplicates=(\d+)", log)) == 200, "redeliveries counted"
+    # 201 duplicate lines; events[5] twice in one batch is one row: 200 jobs whose key was stored before,
+    # counted when transform keeps their row
+    duplicates = len(expected(events[:200]).keys)
+    assert sum(int(n) for n in re.findall(r" duplicates=(\d+)", log)) == duplicates, "redeliveries counted"
     assert re.search(r"event=job_dead key=bad-1 entry=", log), "a line about a job names its key"
     assert all(line.startswith("at=") for line in log.splitlines()), log
 
@@ -46,7 +60,7 @@ def test_sigterm_stops_quickly_with_nothing_lost(services: Services) -> None:
     events = make_events(8000, seed=12)
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
     worker = services.start_worker(BATCH_SIZE="200")
-    wait_until(lambda: len(services.stored_ids()) > 0, 60, what="first batch stored")
+    wait_until(lambda: len(services.stored_keys()) > 0, 60, what="first batch stored")
     sent = time.monotonic()
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(20) == 0

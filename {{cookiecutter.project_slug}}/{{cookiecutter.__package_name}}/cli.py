@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 {% if cookiecutter.use_postgres %}import psycopg2
 {% endif %}import redis
@@ -24,6 +24,9 @@ from . import logs
 from .contract import StoreError
 from .queue import Limits, Queue, connect
 from .validate import Invalid, check_payload, set_unknown_fields
+
+if TYPE_CHECKING:  # the worker imports the transform's libraries: only the worker command loads it
+    from .worker import Worker
 
 EXIT_USAGE = 2
 
@@ -311,13 +314,22 @@ def dead(queue: Queue, action: str, out: IO[str]) -> int:
     return 0
 
 
-{% endif %}def run(args: argparse.Namespace, settings: config_module.Config) -> int:
+{% endif %}def build_worker(settings: config_module.Config, install_signals: bool = True) -> Worker:
+    """The worker the Procfile runs: this queue, and the store the project was baked with."""
+    from .store import Store
+    from .worker import Worker, worker_id
+
+    name = worker_id()
+    queue = Queue(connect(settings), settings.queue_name, Limits.of(settings))
+    store = Store(settings, application_name=name)
+    return Worker(settings, queue=queue, store=store, name=name, install_signals=install_signals)
+
+
+def run(args: argparse.Namespace, settings: config_module.Config) -> int:
     command = args.command or "worker"
     set_unknown_fields(settings.unknown_fields)  # the worker and `enqueue` refuse alike
     if command == "worker":
-        from .worker import Worker
-
-        return Worker(settings).run()
+        return build_worker(settings).run()
     signal.signal(signal.SIGTERM, _terminate)
 {%- if cookiecutter.use_postgres %}
     if command == "migrate":

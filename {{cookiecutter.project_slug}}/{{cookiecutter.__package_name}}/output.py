@@ -67,7 +67,8 @@ def combine(name: str, rows: Rows, jobs: Container[Any]) -> Rows:
     """An output table's rows of the jobs in `jobs`, one per table key, merged as its declaration says.
 
     Rows keep their order (the first job of the batch decides "first"; a column without a merge is kept
-    from it). An "add" on a column with declared decimals sums each value rounded half up to them, as the
+    from it). The key may be several columns (a tuple per row). An "add" on a column with declared decimals
+    (a float or Decimal) sums each value rounded half up to them, as the
     database rounds a stored value, so a total is exactly the sum of the values stored with the jobs.
     NULLs are skipped by add, greatest and least, as SQL's aggregates skip them.
     """
@@ -107,6 +108,9 @@ def units(values: list[Any], decimals: int) -> list[Any]:
     for v in values:
         if v is None:
             out.append(None)
+            continue
+        if isinstance(v, Decimal):  # exact already: round half up as the database does
+            out.append(int((v * scale).to_integral_value(ROUND_HALF_UP)))
             continue
         x = v * scale
         u = round(x)

@@ -14,9 +14,12 @@ delivered twice changes no table.
 
 from __future__ import annotations
 
+import decimal
 import functools
+import typing
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -29,31 +32,54 @@ UTC: tzinfo = _Z
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_TEXT = 255  # characters in a text field
-MAX_AMOUNT = 10**11  # |amount| must be below this
 
 Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
-# Stored to 4 decimals (numeric(20, 4)); "decimals" also makes the Redis store's sums exact (integer units).
-Amount = Annotated[float, Meta(gt=-MAX_AMOUNT, lt=MAX_AMOUNT, extra={"decimals": 4})]
 
 
-class Event(msgspec.Struct):
+# Money: an exact Decimal, like PostgreSQL's numeric(digits, decimals); a JSON number or string, refused
+# (never rounded) with more decimals or digits. Here |amount| < 10**11, to 4 decimals (column numeric(20, 4)).
+# Yours, e.g.: Money = Annotated[Decimal, Meta(extra={"digits": 12, "decimals": 2})] and numeric(12, 2).
+Amount = Annotated[Decimal, Meta(extra={"digits": 15, "decimals": 4})]
+
+
+class Shape(msgspec.Struct):
+    """Base of Event: the rules a type cannot say, checked for every field of their kind as a job decodes.
+
+    A datetime must be from 1900 to 2200 and is kept in UTC (no zone means UTC); a Decimal that declares
+    digits and decimals must fit them (a refusal, never a rounding: an amount of money is not guessed).
+    """
+
+    def __post_init__(self) -> None:
+        times, exacts = rules(type(self))
+        for name in times:
+            at = getattr(self, name)
+            if at is not None and (at.tzinfo is not UTC or not EARLIEST <= at < LATEST):  # usual: in range, Z
+                setattr(self, name, moment(name, at))
+        for name, step, context, digits, decimals in exacts:
+            value = getattr(self, name)
+            try:  # usually all in C: the context traps a rounding and an overflow; NaN stays NaN, != itself
+                if value.quantize(step, context=context) == value:
+                    continue
+            except (ArithmeticError, AttributeError):  # (AttributeError: None, in an optional field)
+                pass
+            if value is not None:
+                exact(name, value, digits, decimals)  # raises, with the reason
+
+
+class Event(Shape):
     """One job, as producers send it: a JSON object with these fields (in the store, in this order)."""
 
     id: Text  # the idempotency key (KEY): a job whose key is already stored adds nothing
     account: Text
-    amount: Amount
+    amount: Amount  # exact: 12.5 or "12.50"; 12.34567 is refused (4 decimals at most)
     occurred_at: datetime  # RFC 3339 date-time; without a zone it is UTC; 1900 <= t < 2200
-
-    def __post_init__(self) -> None:
-        at = self.occurred_at
-        if at.tzinfo is not UTC or not EARLIEST <= at < LATEST:  # else the usual: in range, with Z
-            self.occurred_at = moment("occurred_at", at)
 
 
 KEY = "id"
+JOB_TABLE = "events"  # where the job rows are stored: the PostgreSQL table (a migration), the Redis hash
 
 # Columns that transform adds to the stored job rows (name -> type), after Event's fields; each needs a
-# column in `events` (a migration).
+# column in JOB_TABLE (a migration).
 EXTRA: dict[str, type] = {}
 
 
@@ -103,25 +129,75 @@ def moment(name: str, value: datetime) -> datetime:
     return value
 
 
+# A Decimal field's check: its name, smallest step, a context that traps, digits, decimals.
+Exact = tuple[str, Decimal, decimal.Context, int, int]
+
+
+@functools.cache  # once per class: the checks of one job are then two short loops
+def rules(shape: type[msgspec.Struct]) -> tuple[tuple[str, ...], tuple[Exact, ...]]:
+    """What Shape checks: the datetime fields, and the Decimal fields that declare digits and decimals."""
+    times = tuple(name for name, kind in types_of(shape).items() if kind is datetime)
+    traps = [decimal.Inexact, decimal.InvalidOperation]  # a rounding, more digits than the precision
+    exacts = tuple(
+        (name, Decimal(1).scaleb(-decimals), decimal.Context(prec=digits, traps=traps), digits, decimals)
+        for name, (digits, decimals) in exact_of(shape).items()
+    )
+    return times, exacts
+
+
+def exact(name: str, value: Decimal, digits: int, decimals: int) -> None:
+    """ValueError (the reason) unless value is finite, with at most `decimals` decimals and fits `digits`."""
+    if not value.is_finite():
+        raise ValueError(f"{name} must be a finite number")
+    if value.adjusted() >= digits - decimals:  # (the exponent of its first digit: no arithmetic, no overflow)
+        raise ValueError(f"{name} out of range (must be below 10^{digits - decimals} in magnitude)")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -decimals and value != round(value, decimals):
+        raise ValueError(f"{name} has more than {decimals} decimals")
+
+
 # --- derived from the declaration (nothing below names a field) ------------------------------------------
+
+
+def kind_of(annotation: Any) -> type:
+    """The column type of an annotation: Annotated[T, ...] and T | None are T; Literal["a", "b"] is str."""
+    if typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) is Literal:
+        return type(typing.get_args(annotation)[0])
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if args and type(None) in typing.get_args(annotation):  # an optional column
+        return kind_of(args[0])
+    return typing.cast(type, annotation)
 
 
 @functools.cache  # one answer per declaration; callers copy before changing it
 def types_of(row: type[msgspec.Struct]) -> dict[str, type]:
-    """Column name -> Python type (str, int, float, bool, datetime), in declaration order."""
-    fields = msgspec.structs.fields(row)
-    return {field.name: getattr(field.type, "__origin__", field.type) for field in fields}
+    """Column name -> Python type (str, int, float, bool, Decimal, datetime, date), in declaration order."""
+    return {field.name: kind_of(field.type) for field in msgspec.structs.fields(row)}
+
+
+def extra_of(row: type[msgspec.Struct], what: str) -> dict[str, int]:
+    """Column name -> the integer its Meta(extra={what: n}) declares, for the columns that declare it."""
+    out: dict[str, int] = {}
+    for field in msgspec.structs.fields(row):
+        for meta in getattr(field.type, "__metadata__", ()):
+            if isinstance(meta, Meta) and meta.extra and what in meta.extra:
+                out[field.name] = int(meta.extra[what])
+    return out
 
 
 @functools.cache
 def decimals_of(row: type[msgspec.Struct]) -> dict[str, int]:
-    """Column name -> decimals kept, for float columns that declare them (Meta(extra={"decimals": n}))."""
-    out: dict[str, int] = {}
-    for field in msgspec.structs.fields(row):
-        for meta in getattr(field.type, "__metadata__", ()):
-            if isinstance(meta, Meta) and meta.extra and "decimals" in meta.extra:
-                out[field.name] = int(meta.extra["decimals"])
-    return out
+    """Column name -> decimals kept (floats rounded to them, Decimals refused beyond them: see `money`)."""
+    return extra_of(row, "decimals")
+
+
+@functools.cache
+def exact_of(row: type[msgspec.Struct]) -> dict[str, tuple[int, int]]:
+    """Column name -> (digits, decimals), for the Decimal columns declared with `money`."""
+    digits = extra_of(row, "digits")
+    return {name: (digits[name], places) for name, places in decimals_of(row).items() if name in digits}
 
 
 FIELDS: tuple[str, ...] = Event.__struct_fields__

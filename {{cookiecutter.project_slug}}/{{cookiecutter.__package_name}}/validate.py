@@ -29,6 +29,7 @@ _NOUNS = {
     "int": "an integer",
     "bool": "true or false",
     "datetime": "an RFC 3339 date-time string",
+    "decimal": "a number",
     "date": "an ISO 8601 date string",
     "object": "a JSON object",
     "array": "a JSON array",
@@ -50,8 +51,8 @@ class Invalid(ValueError):
 class Rows:
     """Valid events as columns (name -> list of values, one per event), ready for the store.
 
-    Values are str, int, float or bool; times are integer microseconds since 1970 UTC (cheap to produce from
-    pandas and from datetimes, exact, and one format for every store).
+    Values are str, int, float, Decimal, bool or date; times are integer microseconds since 1970 UTC (cheap
+    to produce from pandas and from datetimes, exact, and one format for every store).
     """
 
     columns: dict[str, list[Any]]
@@ -115,6 +116,12 @@ def reason(exc: msgspec.MsgspecError) -> str:
         return f"{path} out of range (must be {found[1]})"
     if message == "Number out of range":
         return f"{path} out of range"
+    if found := re.fullmatch(r"Invalid enum value (.*)", message, re.DOTALL):
+        return f"{path} is not one of its allowed values ({found[1]})"
+    if message == "Invalid decimal string":
+        return f"{path} must be a number, got a string that is not one"
+    if message == "Invalid RFC3339 encoded date":
+        return f"{path} is not an ISO 8601 date (YYYY-MM-DD)"
     if message.startswith("Invalid RFC3339"):
         return f"{path} is not an RFC 3339 date-time"
     return f"{path} {message}" if path else message

@@ -41,7 +41,6 @@ from .prepare import Prepared, prepare
 from .queue import Job, Limits, Queue, connect
 from .schema import KEY
 from .shutdown import Shutdown
-from .store import Store
 from .validate import UTC
 
 RECONNECT_BASE_SECONDS = 0.2
@@ -104,14 +103,27 @@ class Outcome:
 
 
 class Worker:
-    """One worker process: `run()` until SIGTERM, then exit 0."""
+    """One worker process: `run()` until SIGTERM, then exit 0.
 
-    def __init__(self, config: Config, *, install_signals: bool = True) -> None:
+    The caller builds the queue it consumes and the store it saves to (cli.build_worker: the Procfile's),
+    so a test or a team's own store plugs in here; `name` is the worker's id in `status` and in the store's
+    connection name.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        queue: Queue,
+        store: ResultStore,
+        name: str = "",
+        install_signals: bool = True,
+    ) -> None:
         self.config = config
-        self.id = worker_id()
+        self.id = name or worker_id()
         limits = Limits.of(config)
-        self.queue = Queue(connect(config), config.queue_name, limits)
-        self.store: ResultStore = Store(config, application_name=self.id)
+        self.queue = queue
+        self.store = store
         self.shutdown = Shutdown(config.shutdown_timeout_seconds)
         self.install_signals = install_signals
         self.holding: dict[str, list[str]] = {"reading": [], "storing": []}
@@ -257,7 +269,7 @@ class Worker:
         try:
             prepared: Prepared | None = prepare(clean) if clean else None
             if prepared is not None:
-                prepared = prepared._replace(rows=self.store.encode(prepared.rows))
+                prepared = prepared._replace(batch=self.store.encode(prepared.batch))
         except Exception:  # the store thread retries it piece by piece to find the failing jobs
             prepared = None
         token = next(self.tokens)
@@ -454,8 +466,8 @@ class Worker:
             self.split(jobs, outcome, describe(exc), Diagnosis(Fault.JOB, "transform_error"))
             return
         try:
-            outcome.stored += self.store.save(prepared.rows)
-            outcome.sent += len(prepared.rows)
+            outcome.stored += self.store.save(prepared.batch)
+            outcome.sent += len(prepared.batch)
         except Exception as exc:
             self.store.reset()
             diagnosis = self.diagnose(exc)
