@@ -30,6 +30,56 @@ CLEAN, FINDINGS, COULD_NOT_RUN = 0, 1, 2
 WARNINGS = re.compile(r"(\d+) warning\(s\)")  # the checker's summary line: "0 error(s), 1 warning(s): …"
 
 
+# The package's name in the template: the default answers' package, so that the template's Python is the
+# default bake's Python, valid as it sits (ruff and mypy --strict run over it in the template's own lint).
+STAND_IN = "events_worker"
+# Modules the template holds twice, each real Python: (answer, module, the one that replaces it when no).
+ALTERNATIVES = (
+    ("use_postgres", "store", "store_redis"),
+    ("use_pandas", "prepare", "prepare_plain"),
+    ("use_pandas", "transform", "transform_plain"),
+)
+# Package files only a yes to the answer keeps.
+ONLY_WITH = (("use_postgres", ("migrator.py", "migrations")),)
+SKIPPED_DIRS = {".git", ".nox", ".venv", "vendor"}
+
+
+def choose_modules(answers: Mapping[str, Any], project: Path) -> None:
+    """Keep the modules the answers chose, under their one name, and the package under its own name.
+
+    Imports follow: every `.py` of the bake names the package and its modules as the bake has them. A
+    re-render by cruft runs this too, so that `cruft diff` compares like with like.
+    """
+    package = project / STAND_IN
+    if not package.is_dir():  # already done (the hook run again on a bake)
+        return
+    names = {STAND_IN: str(answers["__package_name"])}
+    for answer, module, alternative in ALTERNATIVES:
+        chosen, other = package / f"{module}.py", package / f"{alternative}.py"
+        if answers.get(answer):
+            other.unlink()
+        else:
+            other.replace(chosen)
+            names[alternative] = module
+    for answer, files in ONLY_WITH:
+        for name in files if not answers.get(answer) else ():
+            path = package / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    package.rename(project / names[STAND_IN])
+    rename_in_sources(project, names)
+
+
+def rename_in_sources(project: Path, names: Mapping[str, str]) -> None:
+    """Replace whole identifiers (`events_worker`, `store_redis` …) in every `.py` of the bake."""
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    for path in project.rglob("*.py"):
+        if SKIPPED_DIRS.isdisjoint(path.relative_to(project).parts):
+            text = path.read_text(encoding="utf-8")
+            renamed = pattern.sub(lambda m: names[m.group(1)], text)
+            if renamed != text:
+                path.write_text(renamed, encoding="utf-8")
+
+
 def make_executable(project: Path) -> None:
     for name in EXECUTABLES:
         path = project / name
@@ -180,6 +230,7 @@ def verify(answers: Mapping[str, Any], project: Path, environ: Mapping[str, str]
 
 
 def main(answers: Mapping[str, Any], project: Path, environ: Mapping[str, str]) -> int:
+    choose_modules(answers, project)
     make_executable(project)
     remove_empty_dirs(project)
     if is_rerender(answers, project):

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))  # this project's package: its `.env` reader below
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
 
-from {{ cookiecutter.__package_name }} import config  # noqa: E402  (its .env reader; it imports only the stdlib)
+from events_worker import environment  # noqa: E402  (its .env reader; it imports only the stdlib)
 
 
 def heroku_python() -> str:
@@ -70,11 +70,11 @@ def heroku_stack() -> str:
 
 
 def load_dotenv() -> None:
-    """Read `.env` as every command of the project does (`config.load_dotenv`).
+    """Read `.env` as every command of the project does (`environment.load_dotenv`).
 
     A variable the shell already sets wins, so `REDIS_URL=... nox` still works. Only names are printed.
     """
-    loaded = config.load_dotenv(path=ROOT / ".env")
+    loaded = environment.load_dotenv(path=ROOT / ".env")
     if (ROOT / ".env").exists():
         print(f"nox: from .env: {', '.join(loaded) or 'nothing new'}", file=sys.stderr)
 
@@ -152,9 +152,9 @@ def generations() -> list[str]:
 
 @nox.session(python=INTERPRETER, default=True)
 def tests(session: nox.Session) -> None:
-    """The worker's tests against real Redis{% if cookiecutter.use_postgres %} and PostgreSQL{% endif %}, four at a time (PYTEST_WORKERS to change it)."""
+    """The worker's tests against real Redis and the store, four at a time (PYTEST_WORKERS to change it)."""
     install_runtime(session)
-    # Most of a test's time is waiting on a worker process, Redis{% if cookiecutter.use_postgres %} or PostgreSQL{% endif %}, so more processes than
+    # Most of a test's time is waiting on a worker process, Redis or PostgreSQL, so more processes than
     # cores pay: 99 tests took 114 s one at a time, 53 s four at a time on 2 cores. Each test has its own
     # queue and schema.
     session.run("pytest", "-n", os.environ.get("PYTEST_WORKERS", "4"), *session.posargs)

@@ -40,9 +40,9 @@ if str(PROJECT) not in sys.path:  # the package is not installed: it is imported
 # (below the path: these import the package)
 from eventgen import Stored, canon, canon_table  # noqa: E402
 
-from {{ cookiecutter.__package_name }}.schema import JOB_TABLE, KEY, OUTPUTS, STORED  # noqa: E402
+from events_worker.schema import JOB_TABLE, KEY, OUTPUTS, STORED  # noqa: E402
 
-PACKAGE = "{{ cookiecutter.__package_name }}"
+PACKAGE = "events_worker"
 USE_POSTGRES = {{ "True" if cookiecutter.use_postgres else "False" }}
 
 # Short timings so crash recovery and retries happen within a test's time.
@@ -341,7 +341,7 @@ class Services:
         self.logs: list[Path] = []
 
     def config(self, **overrides: str) -> Any:
-        from {{ cookiecutter.__package_name }} import config
+        from events_worker import config
 
         return config.load({**self.env, **overrides})
 
@@ -350,7 +350,7 @@ class Services:
     @contextlib.contextmanager
     def worker_thread(self, **env: str) -> Iterator[Any]:
         """A Worker running in this process (no interpreter start-up), stopped as SIGTERM would stop it."""
-        from {{ cookiecutter.__package_name }}.cli import build_worker
+        from events_worker.cli import build_worker
 
         worker = build_worker(self.config(**env), install_signals=False)
         thread = threading.Thread(target=worker.run, name="worker-under-test", daemon=True)
@@ -399,7 +399,7 @@ class Services:
     # --- queue and results --------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        from {{ cookiecutter.__package_name }}.queue import Queue
+        from events_worker.queue import Queue
 
         return Queue(self.redis, self.queue_name).status()
 
@@ -439,7 +439,7 @@ class Services:
 
     def stored(self) -> Stored:
         """The job keys and every output table, as eventgen.expected gives them."""
-        from {{ cookiecutter.__package_name }}.schema import types_of
+        from events_worker.schema import types_of
 
         tables = {}
         for name, table in OUTPUTS.items():
@@ -457,7 +457,7 @@ class Services:
 
     def stored(self) -> Stored:
         """The job keys and every output table, as eventgen.expected gives them."""
-        from {{ cookiecutter.__package_name }}.store import Store
+        from events_worker.store import Store
 
         store = Store(self.config())
         try:

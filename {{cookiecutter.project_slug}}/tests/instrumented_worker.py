@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from {{ cookiecutter.__package_name }} import cli, store, worker
-from {{ cookiecutter.__package_name }}.output import Batch
-from {{ cookiecutter.__package_name }}.queue import Job
+from events_worker import cli, store, worker
+from events_worker.output import Batch
+from events_worker.queue import Job
 
 POISON = os.environ.get("TEST_POISON", "").encode()
 FAIL = os.environ.get("TEST_FAIL", "").encode()
@@ -66,4 +66,4 @@ worker.prepare = prepare  # type: ignore[assignment]
 store.Store.save = save  # type: ignore[method-assign]
 
 if __name__ == "__main__":
-    sys.exit(cli.main([], prog="{{ cookiecutter.__package_name }}"))
+    sys.exit(cli.main([], prog="events_worker"))

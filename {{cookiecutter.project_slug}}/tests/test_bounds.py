@@ -15,8 +15,8 @@ from conftest import Services, wait_until
 from eventgen import lines, make_events
 from test_worker import assert_stored_exactly_once
 
-from {{ cookiecutter.__package_name }}.queue import Queue
-from {{ cookiecutter.__package_name }}.schema import KEY
+from events_worker.queue import Queue
+from events_worker.schema import KEY
 
 INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
 MiB = 2**20
@@ -128,7 +128,7 @@ def test_sigterm_while_paused_hands_the_batch_back(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Paused on a batch (every job fails), then SIGTERM: the batch goes back to the queue, never acked."""
-    from {{ cookiecutter.__package_name }} import prepare as prepare_module
+    from events_worker import prepare as prepare_module
 
     demo, broken = prepare_module.transform, threading.Event()
     broken.set()

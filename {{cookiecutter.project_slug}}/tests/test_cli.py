@@ -11,8 +11,8 @@ import pytest
 from conftest import PACKAGE, PROJECT, Services, wait_until
 from eventgen import OTHER, invalid, lines, make_events
 
-from {{ cookiecutter.__package_name }} import config, logs
-from {{ cookiecutter.__package_name }}.schema import KEY
+from events_worker import config, logs, store
+from events_worker.schema import KEY
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -126,7 +126,7 @@ def test_unreachable_redis_is_one_clear_line_without_password() -> None:
 def test_every_database_url_form_libpq_accepts(url: str, ssl: bool) -> None:
     from psycopg2.extensions import parse_dsn
 
-    parts = parse_dsn(config.database_dsn(url))  # what libpq will see
+    parts = parse_dsn(store.database_dsn(url))  # what libpq will see
     assert (parts.get("sslmode") == "require") is ssl, parts
     assert {k: v for k, v in parse_dsn(url).items() if k != "sslmode"}.items() <= parts.items()
 
@@ -135,7 +135,7 @@ def test_raw_slash_in_a_database_password_is_kept_whole_and_never_printed() -> N
     """`/` in the password: libpq read what followed as the port and printed it (`invalid integer value`)."""
     from psycopg2.extensions import parse_dsn
 
-    parts = parse_dsn(config.database_dsn("postgres://u:Zq7Kx/pw9@db.example.com:5432/db"))
+    parts = parse_dsn(store.database_dsn("postgres://u:Zq7Kx/pw9@db.example.com:5432/db"))
     assert parts["password"] == "Zq7Kx/pw9" and parts["host"] == "db.example.com" and parts["port"] == "5432"
     result = run("status", DATABASE_URL="postgres://u:Zq7Kx/pw9@127.0.0.1:1/db")
     assert "Zq7Kx" not in result.stdout + result.stderr and "Traceback" not in result.stderr, result.stderr
@@ -144,20 +144,20 @@ def test_raw_slash_in_a_database_password_is_kept_whole_and_never_printed() -> N
 def test_raw_at_in_a_database_password_is_kept_whole() -> None:
     from psycopg2.extensions import parse_dsn
 
-    parts = parse_dsn(config.database_dsn("postgresql://u:p@ss@db.example.com/db"))
+    parts = parse_dsn(store.database_dsn("postgresql://u:p@ss@db.example.com/db"))
     assert parts["password"] == "p@ss" and parts["host"] == "db.example.com" and parts["sslmode"] == "require"
 
 
 def test_database_url_refusals() -> None:
     with pytest.raises(config.ConfigError):
-        config.database_dsn("mysql://u@h/db")
+        store.database_dsn("mysql://u@h/db")
     with pytest.raises(config.ConfigError, match="libpq"):
-        config.database_dsn("host=h password=s3cret dbname")
+        store.database_dsn("host=h password=s3cret dbname")
 {%- endif %}
 
 
 def test_rediss_settings_reach_the_client() -> None:
-    from {{ cookiecutter.__package_name }}.queue import connect
+    from events_worker.queue import connect
 
     for reqs in ("none", "required"):
         env = {"REDIS_URL": "rediss://:pw@example.com:6380/0", "REDIS_SSL_CERT_REQS": reqs}
@@ -297,7 +297,7 @@ def test_status_json_shape(services: Services) -> None:
 
 
 def test_dead_letters_list_requeue_purge(services: Services) -> None:
-    from {{ cookiecutter.__package_name }}.queue import Queue
+    from events_worker.queue import Queue
 
     queue = Queue(services.redis, services.queue_name)
     queue.ensure_group()

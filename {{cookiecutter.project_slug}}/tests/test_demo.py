@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_worker import assert_stored_exactly_once
 
-from {{ cookiecutter.__package_name }}.prepare import prepare
-from {{ cookiecutter.__package_name }}.queue import Job
-from {{ cookiecutter.__package_name }}.schema import MAX_TEXT
-from {{ cookiecutter.__package_name }}.validate import Invalid, check_payload
+from events_worker.prepare import prepare
+from events_worker.queue import Job
+from events_worker.schema import MAX_TEXT
+from events_worker.validate import Invalid, check_payload
 
 UTC = timezone(timedelta(0))
 text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=40)
@@ -208,7 +208,7 @@ def launcher(tmp_path: Path) -> list[str]:
     script.write_text(
         LAUNCHER.format(
             project=str(PROJECT),
-            package="{{ cookiecutter.__package_name }}",
+            package="events_worker",
             instrumented=str(PROJECT / "tests" / "instrumented_worker.py"),
         )
     )
@@ -267,7 +267,7 @@ def test_the_store_is_derived_from_the_declaration(services: Services) -> None:
 {%- if cookiecutter.use_postgres %}
     import json
 
-    from {{ cookiecutter.__package_name }} import prepare, queue, store
+    from events_worker import prepare, queue, store
 
     assert any("stage_account_totals" in stage for stage in store.STAGES)
     assert 'RETURNING "id"' in store.SAVE
@@ -350,15 +350,15 @@ def test_first_keeps_the_earliest_job_in_batch_order_and_least_the_lowest(servic
     )
     import subprocess
 
-    script = FIRSTS.format(package="{{ cookiecutter.__package_name }}", tests=str(PROJECT / "tests"))
+    script = FIRSTS.format(package="events_worker", tests=str(PROJECT / "tests"))
     env = {**services.env, "PYTHONPATH": str(PROJECT)}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[(5.0, 0.5, '5.0')]"
 {%- else %}
-    from {{ cookiecutter.__package_name }}.output import Batch
-    from {{ cookiecutter.__package_name }}.store import Store
-    from {{ cookiecutter.__package_name }}.validate import Rows
+    from events_worker.output import Batch
+    from events_worker.store import Store
+    from events_worker.validate import Rows
 
     columns = {
         "job": ["a"],
@@ -383,8 +383,8 @@ def test_first_keeps_the_earliest_job_in_batch_order_and_least_the_lowest(servic
 
 
 def test_combine_merges_per_key_in_batch_order_for_the_given_jobs_only() -> None:
-    from {{ cookiecutter.__package_name }}.output import combine
-    from {{ cookiecutter.__package_name }}.validate import Rows
+    from events_worker.output import combine
+    from events_worker.validate import Rows
 
     columns = {
         "job": ["a", "b", "c", "d"],
@@ -409,7 +409,7 @@ def test_a_database_from_before_versioned_migrations_is_adopted(
     redis_url: str, queue_name: str, database_url: str
 ) -> None:
     """Tables created by the old `CREATE TABLE IF NOT EXISTS` migrate are kept, with their rows."""
-    from {{ cookiecutter.__package_name }} import migrator
+    from events_worker import migrator
 
     fresh = Services(redis_url, queue_name, database_url)
     try:

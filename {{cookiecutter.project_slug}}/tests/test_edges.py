@@ -21,9 +21,9 @@ from conftest import RedisServer, Services, {% if cookiecutter.use_postgres %}as
 from eventgen import {% if cookiecutter.use_postgres %}event, expected, {% endif %}invalid, lines, make_events
 from test_worker import assert_stored_exactly_once
 
-from {{ cookiecutter.__package_name }} import logs
-from {{ cookiecutter.__package_name }}.queue import Queue
-from {{ cookiecutter.__package_name }}.schema import {% if cookiecutter.use_postgres %}JOB_TABLE, {% endif %}KEY
+from events_worker import logs
+from events_worker.queue import Queue
+from events_worker.schema import {% if cookiecutter.use_postgres %}JOB_TABLE, {% endif %}KEY
 
 INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
 
@@ -82,7 +82,7 @@ def test_a_transform_that_raises_for_every_job_pauses_and_dead_letters_nothing(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A deploy whose transform raises for every job (a bug, not the data): no job is blamed."""
-    from {{ cookiecutter.__package_name }} import prepare as prepare_module
+    from events_worker import prepare as prepare_module
 
     demo, broken = prepare_module.transform, threading.Event()
 
@@ -102,7 +102,7 @@ def test_a_job_dead_lettered_by_a_bug_is_requeued_whole_once_fixed(
 ) -> None:
     """A valid 20 KB job, dead-lettered while other jobs stored (a transform bug on its data), comes back
     whole with `dead requeue` once the bug is fixed."""
-    from {{ cookiecutter.__package_name }} import prepare as prepare_module
+    from events_worker import prepare as prepare_module
 
     demo, fixed = prepare_module.transform, threading.Event()
 

@@ -17,7 +17,13 @@ from conftest import RedisServer{% if cookiecutter.use_postgres %}, Services, as
 from eventgen import event
 {%- endif %}
 
-from {{ cookiecutter.__package_name }}.faults import Fault, diagnose
+from events_worker import store
+from events_worker.faults import Diagnosis, Fault, diagnose_redis
+
+
+def diagnose(exc: BaseException) -> Diagnosis:
+    """As the worker explains an error: Redis errors by faults.py (the queue), others by the store."""
+    return diagnose_redis(exc) if isinstance(exc, redis.RedisError) else store.diagnose(exc)
 
 
 def diagnosis_of(action: object) -> tuple[Fault, str]:
@@ -83,10 +89,10 @@ def test_postgres_errors_by_sqlstate(services: Services) -> None:
         finally:
             conn.close()
 
-    from {{ cookiecutter.__package_name }}.prepare import prepare
-    from {{ cookiecutter.__package_name }}.queue import Job
-    from {{ cookiecutter.__package_name }}.schema import JOB_TABLE
-    from {{ cookiecutter.__package_name }}.store import Store
+    from events_worker.prepare import prepare
+    from events_worker.queue import Job
+    from events_worker.schema import JOB_TABLE
+    from events_worker.store import Store
 
     store = Store(services.config())
     store.save(prepare([Job("1-1", json.dumps(event("f-1")).encode(), 1)]).batch)  # one row to insert again

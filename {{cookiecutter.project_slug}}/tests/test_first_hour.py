@@ -15,9 +15,9 @@ import redis
 from conftest import PACKAGE, PROJECT, Services
 from eventgen import lines, make_events
 
-from {{ cookiecutter.__package_name }} import cli, config
-from {{ cookiecutter.__package_name }}.queue import Limits, Queue
-from {{ cookiecutter.__package_name }}.schema import KEY
+from events_worker import cli, config
+from events_worker.queue import Limits, Queue
+from events_worker.schema import KEY
 
 
 def bare_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from eventgen import expected, lines, make_events
 
 
 def test_transform_returning_an_undeclared_table_fails_the_jobs_loudly() -> None:
-    from {{ cookiecutter.__package_name }}.output import Output, check_names
+    from events_worker.output import Output, check_names
 
     try:
         check_names(Output([], {"nowhere": []}))
@@ -29,8 +29,8 @@ def test_combine_with_a_two_column_key_when_no_job_of_the_batch_is_new(monkeypat
     (before: `zip() argument 2 is shorter`, taken for a database error and retried forever)."""
     import msgspec
 
-    from {{ cookiecutter.__package_name }} import output, schema
-    from {{ cookiecutter.__package_name }}.validate import Rows
+    from events_worker import output, schema
+    from events_worker.validate import Rows
 
     class Daily(msgspec.Struct):
         currency: str
@@ -51,7 +51,7 @@ def test_sums_are_exact_and_round_each_value_half_up_as_the_database_does() -> N
     import random
     from decimal import ROUND_HALF_UP, Decimal
 
-    from {{ cookiecutter.__package_name }}.output import units
+    from events_worker.output import units
 
     rng = random.Random(5)
     values = [
@@ -68,8 +68,8 @@ def test_a_batch_encoded_once_is_stored_whole_when_saved_again_after_a_failure(s
     """The worker encodes a batch once and saves it again after a pause: the encoding must be reusable."""
     import psycopg2
 
-    from {{ cookiecutter.__package_name }} import prepare, queue, store
-    from {{ cookiecutter.__package_name }}.schema import JOB_TABLE
+    from events_worker import prepare, queue, store
+    from events_worker.schema import JOB_TABLE
 
     events = make_events(300, seed=9)
     payloads = lines(events).splitlines()
@@ -184,7 +184,7 @@ def test_decimal_and_date_columns_with_a_two_column_key_stay_exact_on_redelivery
         " last_day date, PRIMARY KEY (bucket, day))"
     )
 {% endif %}
-    script = PAIRS.format(package="{{ cookiecutter.__package_name }}", tests=str(PROJECT / "tests"))
+    script = PAIRS.format(package="events_worker", tests=str(PROJECT / "tests"))
     env = {**services.env, "PYTHONPATH": str(PROJECT)}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

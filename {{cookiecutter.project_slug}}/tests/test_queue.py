@@ -8,7 +8,7 @@ import uuid
 
 import redis
 
-from {{ cookiecutter.__package_name }}.queue import ACK_CHUNK, GROUP, Job, Queue
+from events_worker.queue import ACK_CHUNK, GROUP, Job, Queue
 
 ENTRIES = 2 * ACK_CHUNK + 300  # more than two chunks of acks, several of touches
 

@@ -18,11 +18,11 @@ from conftest import {% if cookiecutter.use_postgres %}PostgresServer, {% endif 
 from eventgen import event, lines, make_events
 from test_worker import assert_stored_exactly_once
 
-from {{ cookiecutter.__package_name }}.schema import KEY
+from events_worker.schema import KEY
 
 INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
 CRASH_ROUNDS = int(os.environ.get("WORKER_TEST_CRASH_ROUNDS", "3"))
-MODULE = [sys.executable, "-m", "{{ cookiecutter.__package_name }}"]
+MODULE = [sys.executable, "-m", "events_worker"]
 
 
 def test_sigkill_at_any_moment_loses_nothing_and_counts_nothing_twice(services: Services) -> None:
@@ -74,8 +74,8 @@ def test_a_job_that_kills_its_worker_ends_in_the_dead_letters(services: Services
 def test_a_failing_job_is_isolated_retried_then_dead(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from {{ cookiecutter.__package_name }} import logs
-    from {{ cookiecutter.__package_name }} import prepare as prepare_module
+    from events_worker import logs
+    from events_worker import prepare as prepare_module
 
     demo = prepare_module.transform
 

@@ -17,11 +17,11 @@ import pytest
 from conftest import {% if cookiecutter.use_postgres %}PROJECT, {% endif %}Services
 {%- if cookiecutter.use_postgres %}
 
-from {{ cookiecutter.__package_name }}.schema import JOB_TABLE
+from events_worker.schema import JOB_TABLE
 
-MODULE = [sys.executable, "-m", "{{ cookiecutter.__package_name }}"]
+MODULE = [sys.executable, "-m", "events_worker"]
 # What the project ships, read from the folder (not from the code under test); a team adds to it.
-SHIPPED = sorted(path.name for path in (PROJECT / "{{ cookiecutter.__package_name }}" / "migrations").glob("*.sql"))
+SHIPPED = sorted(path.name for path in (PROJECT / "events_worker" / "migrations").glob("*.sql"))
 LATER = "9999_later.sql"  # a migration named after every shipped one
 
 
@@ -75,7 +75,7 @@ def connect(url: str, **settings: str) -> Any:
 def test_a_second_migrate_waits_for_the_first_then_finds_the_work_done(fresh: Services) -> None:
     """Two releases: the second waits for the first's lock however long (no statement timeout on the wait)
     and blames nothing; before, its statement_timeout cut the wait and named 0001 as the failed migration."""
-    from {{ cookiecutter.__package_name }} import migrator
+    from events_worker import migrator
 
     holder = connect(fresh.database_url)
     with holder.cursor() as cur:
@@ -96,7 +96,7 @@ def test_a_migration_waiting_for_a_table_lock_never_stalls_the_workers_writes(
     """An ALTER TABLE queued behind a long reader makes every later read and insert of the table queue behind
     it: each migration statement gives up after LOCK_TIMEOUT and is tried again, so the workers go on; the
     migration applies once the reader ends."""
-    from {{ cookiecutter.__package_name }} import migrator
+    from events_worker import migrator
 
     migrator.migrate(connect(fresh.database_url))
     folder = tmp_path / "migrations"
@@ -127,7 +127,7 @@ def test_a_migration_waiting_for_a_table_lock_never_stalls_the_workers_writes(
 
 
 def test_a_failing_migration_rolls_back_alone_and_is_named(fresh: Services, tmp_path: Path) -> None:
-    from {{ cookiecutter.__package_name }} import migrator
+    from events_worker import migrator
 
     folder = tmp_path / "migrations"
     folder.mkdir()
@@ -135,7 +135,7 @@ def test_a_failing_migration_rolls_back_alone_and_is_named(fresh: Services, tmp_
         (folder / migration.name).write_text(migration.sql)
     (folder / LATER).write_text(f'ALTER TABLE "{JOB_TABLE}" ADD COLUMN added_later text; SELECT 1/0;')
     script = (
-        "import sys; from pathlib import Path; from {{ cookiecutter.__package_name }} import cli, migrator; "
+        "import sys; from pathlib import Path; from events_worker import cli, migrator; "
         f"migrator.FOLDER = Path({str(folder)!r}); sys.exit(cli.main(['migrate']))"
     )
     result = subprocess.run(
@@ -160,8 +160,8 @@ def test_an_edited_migration_is_refused(services: Services) -> None:
 
 
 def test_the_redis_layout_version_is_recorded_and_checked(services: Services) -> None:
-    from {{ cookiecutter.__package_name }}.contract import SchemaNotReady
-    from {{ cookiecutter.__package_name }}.store import LAYOUT, Store
+    from events_worker.contract import SchemaNotReady
+    from events_worker.store import LAYOUT, Store
 
     layout = "{" + services.queue_name + "}:layout"
     recorder = Store(services.config())  # no `migrate` command without PostgreSQL: the store records it

@@ -7,8 +7,8 @@ import json
 from conftest import Services, wait_until
 from eventgen import expected, lines, make_events
 
-from {{ cookiecutter.__package_name }}.queue import Queue
-from {{ cookiecutter.__package_name }}.schema import FIELDS, KEY, Event
+from events_worker.queue import Queue
+from events_worker.schema import FIELDS, KEY, Event
 
 NEWER = {**make_events(1, prefix="newer")[0], "promo_code": "X"}  # a field the schema does not declare
 

@@ -10,10 +10,10 @@ import pytest
 from conftest import Services, wait_until
 from eventgen import FIELDS, OTHER, event, expected, invalid, make_events
 
-from {{ cookiecutter.__package_name }}.prepare import prepare
-from {{ cookiecutter.__package_name }}.queue import Job, Queue
-from {{ cookiecutter.__package_name }}.schema import KEY, TEXT_FIELDS, Event, exact, exact_of
-from {{ cookiecutter.__package_name }}.validate import Invalid, check_payload
+from events_worker.prepare import prepare
+from events_worker.queue import Job, Queue
+from events_worker.schema import KEY, TEXT_FIELDS, Event, exact, exact_of
+from events_worker.validate import Invalid, check_payload
 
 
 def jobs_of(payloads: list[bytes]) -> list[Job]:

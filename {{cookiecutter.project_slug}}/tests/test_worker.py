@@ -13,7 +13,7 @@ from typing import Any
 from conftest import PACKAGE, PROJECT, Services, wait_until
 from eventgen import expected, invalid, lines, make_events
 
-from {{ cookiecutter.__package_name }}.schema import KEY
+from events_worker.schema import KEY
 
 
 def assert_stored_exactly_once(services: Services, events: list[dict[str, Any]]) -> None:
@@ -36,7 +36,7 @@ def test_end_to_end_with_duplicates_and_bad_jobs(services: Services) -> None:
     other = {**events[6], KEY: events[5][KEY]}  # a redelivery of events[5] with other content: first wins
     duplicates = [*events[:200], other]
     bad = [json.dumps(invalid("bad-1")).encode(), b"{truncated"]
-    from {{ cookiecutter.__package_name }}.queue import Queue
+    from events_worker.queue import Queue
 
     result = services.cli("enqueue", "-", input=lines(events + duplicates))
     assert result.returncode == 0 and "queued=3201" in result.stdout

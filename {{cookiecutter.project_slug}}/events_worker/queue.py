@@ -20,13 +20,15 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import accumulate, pairwise, repeat, starmap
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import redis
 
 from . import config as config_module
-from .config import Config
 from .validate import UTC
+
+if TYPE_CHECKING:  # config imports the store, which (Redis) imports this module
+    from .config import Config
 
 GROUP = "workers"
 WORKER_FORGET_SECONDS = 3600  # workers silent this long leave the registry (status expires them sooner)

@@ -15,15 +15,16 @@ derives from schema.py, in the queue's hash slot:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from .config import Config
 from .contract import ResultStore, SchemaNotReady
+from .environment import Setting
 from .faults import Diagnosis, diagnose_redis
 from .output import Batch, units
 from .queue import Keys, connect
@@ -80,6 +81,23 @@ end
 return stored
 """
 OPS = {"add": "add", "greatest": "max", "least": "min", "first": "first"}
+
+if TYPE_CHECKING:  # config.py imports this module for its settings
+    from .config import Config
+
+NAME = "Redis"
+ERRORS: tuple[type[Exception], ...] = ()  # redis-py's errors: the CLI reports them itself (the queue's)
+SETTINGS: tuple[Setting, ...] = ()  # the queue's REDIS_URL holds the results too
+
+
+def configure(values: Mapping[str, str]) -> str:
+    """Config.database_url: none, the results live in the queue's Redis."""
+    return ""
+
+
+def secrets(database_url: str) -> list[str]:
+    """None of its own: REDIS_URL's password is the config's."""
+    return []
 
 
 def argument(value: Any) -> Any:
@@ -184,7 +202,12 @@ class Store:
         self.redis.close()
 
     def diagnose(self, exc: BaseException) -> Diagnosis:
-        return diagnose_redis(exc)
+        return diagnose(exc)
+
+
+def diagnose(exc: BaseException) -> Diagnosis:
+    """The results live in the queue's Redis: its errors mean what the queue's do (faults.py)."""
+    return diagnose_redis(exc)
 
 
 _CONFORMS: type[ResultStore] = Store  # mypy checks the store contract here

@@ -11,21 +11,27 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import ipaddress
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import psycopg2
 import psycopg2.extensions
 
 from . import migrator
-from .config import Config
 from .contract import MigrationFailed, ResultStore, SchemaNotReady
-from .faults import Diagnosis, diagnose_postgres
+from .environment import ConfigError, Setting
+from .faults import Diagnosis, Fault, systemic
 from .output import Batch, combine
 from .schema import DECIMALS, JOB_TABLE, KEY, OUTPUTS, STORED, Table, decimals_of, types_of
 from .validate import Rows
+
+if TYPE_CHECKING:  # config.py imports this module for its settings
+    from .config import Config
 
 # The staging column for each declared type (times travel as microseconds since 1970 UTC); the table's own
 # column (a migration) says the rest, e.g. numeric(12, 2) for money declared with 2 decimals.
@@ -38,6 +44,80 @@ PG_TYPES: dict[type, str] = {
     datetime: "bigint",
     date: "date",
 }
+
+NAME = "PostgreSQL"  # in the CLI's one-line errors
+ERRORS: tuple[type[Exception], ...] = (psycopg2.Error,)  # the driver's: the CLI reports them as one line
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        "PostgreSQL for results; sslmode=require is added for non-local hosts unless the URL sets sslmode.",
+    ),
+)
+_LOCAL_HOSTS = {"localhost", ""}
+
+
+def configure(values: Mapping[str, str]) -> str:
+    """The store's settings (SETTINGS' raw values) as Config.database_url: DATABASE_URL as libpq takes it."""
+    return database_dsn(values["DATABASE_URL"])
+
+
+def secrets(database_url: str) -> list[str]:
+    """The password in DATABASE_URL, for logs.hide()."""
+    return [_dsn_parts(database_url).get("password", "")]
+
+
+def is_local_host(host: str | None) -> bool:
+    """True for localhost, loopback addresses and Unix socket paths."""
+    if host is None or host in _LOCAL_HOSTS or host.startswith("/"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _quote_userinfo(url: str) -> str:
+    """A raw "@", "/" or ":" in a URL's password percent-encoded. libpq would take what follows a raw "/" for
+    the port and the path, and print part of the password in its error ("invalid integer value")."""
+    scheme, sep, rest = url.partition("://")
+    query = rest.find("?")
+    at = rest.rfind("@", 0, query if query >= 0 else len(rest))  # the userinfo ends at its last "@"
+    if not sep or at < 0 or "/" in rest[:at].partition(":")[0]:
+        return url  # no userinfo (an "@" in the path), or a user name that is really a path: left as given
+    user, colon, password = rest[:at].partition(":")
+    return f"{scheme}://{quote(user, safe='%')}{colon}{quote(password, safe='%')}@{rest[at + 1 :]}"
+
+
+def _dsn_parts(dsn: str) -> dict[str, str]:
+    try:
+        return dict(psycopg2.extensions.parse_dsn(dsn))
+    except psycopg2.ProgrammingError as exc:
+        raise ConfigError(f"DATABASE_URL is not a connection string libpq accepts: {exc}") from None
+
+
+def database_dsn(url: str) -> str:
+    """DATABASE_URL as libpq takes it, with sslmode=require added when any host is remote.
+
+    Every form libpq accepts works: postgres:// and postgresql:// URIs (a raw "@" in the password too),
+    `postgresql:///db?host=remote`, and key=value strings. Hosts may be given in the URI's authority, in
+    `host=`/`hostaddr=` (comma-separated lists), or be Unix socket paths (local: no TLS).
+    """
+    url = url.strip()
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme and scheme not in ("postgres", "postgresql"):
+        raise ConfigError(f"DATABASE_URL must start with postgres:// or postgresql://, not {scheme!r}://")
+    if scheme:
+        url = _quote_userinfo(url)
+    parts = _dsn_parts(url)
+    if "sslmode" in parts:
+        return url
+    hosts = [h for key in ("host", "hostaddr") for h in parts.get(key, "").split(",")]
+    if all(is_local_host(h.strip()) for h in hosts):
+        return url
+    if scheme:  # appended as text: urlunsplit() would turn postgresql:///db into postgresql:/db
+        return url + ("&" if "?" in url else "?") + "sslmode=require"
+    return f"{url} sslmode=require"
 
 
 def quoted(name: str) -> str:
@@ -252,7 +332,88 @@ class Store:
             self.conn = None
 
     def diagnose(self, exc: BaseException) -> Diagnosis:
-        return diagnose_postgres(exc)
+        return diagnose(exc)
+
+
+# SQLSTATE -> reason, for the codes a worker meets; then the class (first two characters) as a fallback.
+PG_SYSTEMIC_CODES = {
+    "25006": "database_read_only",  # failover, default_transaction_read_only, a hot standby
+    "42501": "insufficient_privilege",  # Heroku "Access Restricted" (over the plan's storage): no INSERT
+    "42P01": "undefined_table",  # schema missing: `migrate` has not run
+    "42703": "undefined_column",  # schema older than the code: a migration is missing
+    "42883": "undefined_function",
+    "3D000": "database_does_not_exist",
+    "3F000": "schema_does_not_exist",
+    "53100": "disk_full",
+    "53200": "database_out_of_memory",
+    "53300": "too_many_connections",
+    "57014": "query_canceled",  # statement_timeout, or an operator cancelled it
+    "57P01": "database_shutdown",
+    "57P02": "database_crashed",
+    "57P03": "database_starting",
+    "40001": "serialization_failure",
+    "40P01": "deadlock",
+    "55P03": "lock_not_available",
+}
+PG_SYSTEMIC_CLASSES = {
+    "08": "database_unreachable",  # connection exception
+    "25": "transaction_state",
+    "28": "database_auth",  # invalid authorization
+    "40": "transaction_rollback",
+    "42": "schema_or_sql_error",  # the schema or the code's SQL, the same for every job
+    "53": "database_resources",
+    "55": "object_not_ready",
+    "57": "operator_intervention",
+    "58": "database_system_error",  # I/O error in the server
+    "F0": "database_config_error",
+    "HV": "foreign_data_error",
+}
+# What libpq says when a connection is refused by the server, which carries no SQLSTATE to psycopg2.
+PG_CONNECT_MESSAGES = (
+    ("too many connections", "too_many_connections"),  # per role or database (Heroku's plans)
+    ("too many clients", "too_many_connections"),  # max_connections
+    ("connection slots are reserved", "too_many_connections"),
+    ("password authentication failed", "database_auth"),
+    ("no password supplied", "database_auth"),
+    ("pg_hba.conf", "database_auth"),
+    ("role ", "database_auth"),  # role "x" does not exist
+    ("database ", "database_does_not_exist"),  # database "x" does not exist
+    ("connection option", "database_url_invalid"),  # invalid ... for connection option "port"
+    ("could not translate host name", "database_host_unknown"),
+)
+PG_JOB_CLASSES = {
+    "22": "data_exception",  # a value this job carries: out of range, bad encoding …
+    "23": "constraint_violation",  # a constraint this job's row breaks
+}
+
+
+def _connect_reason(message: str) -> str:
+    """A refused connection's reason, from libpq's message (the server's FATAL line, or libpq's own)."""
+    fatal = message.partition("FATAL:")[2] or message
+    for words, reason in PG_CONNECT_MESSAGES:
+        if words in fatal and (not words.endswith(" ") or "does not exist" in fatal):
+            return reason
+    return "database_unreachable"  # refused, timed out, lost: the server never answered
+
+
+def diagnose(exc: BaseException) -> Diagnosis:
+    """A PostgreSQL error's meaning, by SQLSTATE (`exc.pgcode`); a connection error without one: systemic."""
+    if not isinstance(exc, psycopg2.Error):
+        return Diagnosis(Fault.UNKNOWN, "unexpected_error")
+    code = getattr(exc, "pgcode", None)
+    if not code:
+        if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
+            return systemic(_connect_reason(str(exc)))
+        if isinstance(exc, psycopg2.ProgrammingError) and "dsn" in str(exc).lower():
+            return systemic("database_url_invalid")
+        return Diagnosis(Fault.UNKNOWN, "database_error")
+    if code in PG_SYSTEMIC_CODES:
+        return systemic(PG_SYSTEMIC_CODES[code])
+    if code[:2] in PG_SYSTEMIC_CLASSES:
+        return systemic(f"{PG_SYSTEMIC_CLASSES[code[:2]]}_{code.lower()}")
+    if code[:2] in PG_JOB_CLASSES:
+        return Diagnosis(Fault.JOB, PG_JOB_CLASSES[code[:2]])
+    return Diagnosis(Fault.UNKNOWN, f"database_error_{code.lower()}")
 
 
 _CONFORMS: type[ResultStore] = Store  # mypy checks the store contract here

@@ -1,4 +1,4 @@
-"""The command line: worker (default), {% if cookiecutter.use_postgres %}migrate, {% endif %}enqueue, status, dead; one clear line on a usage error."""
+"""The command line: worker (default), migrate, enqueue, status, dead; one clear line on a usage error."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, NoReturn
 
-{% if cookiecutter.use_postgres %}import psycopg2
-{% endif %}import redis
+import redis
 
 from . import config as config_module
-from . import logs
-from .contract import StoreError
+from . import logs, store
+from .contract import ResultStore, StoreError
 from .queue import Limits, Queue, connect
 from .validate import Invalid, check_payload, set_unknown_fields
 
@@ -44,9 +43,7 @@ def build_parser(prog: str) -> Parser:
     parser = Parser(prog=prog, description="Heroku worker: jobs from a Redis stream, results stored once.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.add_parser("worker", help="run the worker (the default; what the Procfile runs)")
-{%- if cookiecutter.use_postgres %}
     commands.add_parser("migrate", help="apply pending schema migrations (release phase; safe to repeat)")
-{%- endif %}
     enqueue = commands.add_parser("enqueue", help="queue one job per JSON line of FILE (or - for stdin)")
     enqueue.add_argument("file", nargs="?", default="-", metavar="FILE")
     status = commands.add_parser("status", help="queue depths and workers")
@@ -299,30 +296,26 @@ def dead(queue: Queue, action: str, out: IO[str]) -> int:
     return 0
 
 
-{% if cookiecutter.use_postgres %}def migrate(settings: config_module.Config) -> int:
+def migrate(settings: config_module.Config) -> int:
     """The release phase: apply pending migrations, then create the consumer group."""
-    from .contract import ResultStore
-    from .store import Store
-
-    store: ResultStore = Store(settings, application_name="migrate")
+    results: ResultStore = store.Store(settings, application_name="migrate")
     try:
-        applied = store.migrate()
+        applied = results.migrate()
         Queue(connect(settings), settings.queue_name).ensure_group()
     finally:
-        store.close()
+        results.close()
     logs.info("migrated", queue=settings.queue_name, applied=",".join(applied) or "none")
     return 0
 
 
-{% endif %}def build_worker(settings: config_module.Config, install_signals: bool = True) -> Worker:
+def build_worker(settings: config_module.Config, install_signals: bool = True) -> Worker:
     """The worker the Procfile runs: this queue, and the store the project was baked with."""
-    from .store import Store
     from .worker import Worker, worker_id
 
     name = worker_id()
     queue = Queue(connect(settings), settings.queue_name, Limits.of(settings))
-    store = Store(settings, application_name=name)
-    return Worker(settings, queue=queue, store=store, name=name, install_signals=install_signals)
+    results = store.Store(settings, application_name=name)
+    return Worker(settings, queue=queue, store=results, name=name, install_signals=install_signals)
 
 
 def run(args: argparse.Namespace, settings: config_module.Config) -> int:
@@ -331,10 +324,8 @@ def run(args: argparse.Namespace, settings: config_module.Config) -> int:
     if command == "worker":
         return build_worker(settings).run()
     signal.signal(signal.SIGTERM, _terminate)
-{%- if cookiecutter.use_postgres %}
     if command == "migrate":
         return migrate(settings)
-{%- endif %}
     queue = Queue(connect(settings), settings.queue_name, Limits.of(settings))
     if command == "enqueue":
         progress = Progress(input_size(args.file), sys.stderr, is_terminal=sys.stderr.isatty())
@@ -370,7 +361,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_USAGE
-    except StoreError as exc:  # {% if cookiecutter.use_postgres %}a failed migration (named), or {% endif %}a schema this code cannot run on
+    except StoreError as exc:  # a failed migration (named), or a schema this code cannot run on
         sys.stderr.write(f"{prog}: {args.command or 'worker'}: {logs.mask(str(exc))}\n")
         return 1
     except redis.RedisError as exc:
@@ -379,8 +370,6 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-{%- if cookiecutter.use_postgres %}
-    except psycopg2.Error as exc:
-        sys.stderr.write(f"{prog}: PostgreSQL error: {logs.mask(' '.join(str(exc).split()))}\n")
+    except store.ERRORS as exc:  # the store's driver (PostgreSQL's): its errors, as one line
+        sys.stderr.write(f"{prog}: {store.NAME} error: {logs.mask(' '.join(str(exc).split()))}\n")
         return 1
-{%- endif %}

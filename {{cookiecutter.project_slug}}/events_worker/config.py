@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
-import shlex
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
+from . import store
+from .environment import ConfigError as ConfigError
+from .environment import Setting as Setting
+from .environment import load_dotenv as load_dotenv
+from .environment import read_dotenv as read_dotenv
 
-class ConfigError(Exception):
-    """A setting is missing or malformed; the message names the variable and what is allowed."""
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One environment variable: its name, its default (None: required/derived) and one line about it."""
-
-    name: str
-    default: str | None
-    description: str
-
+# This project's slug (the package's name with dashes): the default queue name.
+PROJECT = __name__.partition(".")[0].replace("_", "-")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -36,16 +28,10 @@ SETTINGS: tuple[Setting, ...] = (
         "none",
         "Certificate check for rediss:// URLs: none (Heroku Redis, self-signed), optional, required.",
     ),
-{%- if cookiecutter.use_postgres %}
-    Setting(
-        "DATABASE_URL",
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-        "PostgreSQL for results; sslmode=require is added for non-local hosts unless the URL sets sslmode.",
-    ),
-{%- endif %}
+    *store.SETTINGS,  # the store's own (PostgreSQL's: DATABASE_URL)
     Setting(
         "QUEUE_NAME",
-        "{{ cookiecutter.project_slug }}",
+        PROJECT,
         "Queue name, this project's slug by default, so two projects on one Redis keep apart; all Redis keys "
         "are {QUEUE_NAME}:... (one cluster hash slot).",
     ),
@@ -101,7 +87,6 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 CERT_REQS = ("none", "optional", "required")
 UNKNOWN_FIELDS = ("ignore", "refuse")
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
-_LOCAL_HOSTS = {"localhost", ""}
 
 
 @dataclass(frozen=True)
@@ -130,10 +115,7 @@ class Config:
 
     def secrets(self) -> list[str]:
         """The passwords in REDIS_URL and DATABASE_URL, for logs.hide()."""
-        found = [password_of_url(self.redis_url)]
-{%- if cookiecutter.use_postgres %}
-        found.append(_dsn_parts(self.database_url).get("password", ""))
-{%- endif %}
+        found = [password_of_url(self.redis_url), *store.secrets(self.database_url)]
         return [s for s in found if s]
 
 
@@ -164,16 +146,6 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def is_local_host(host: str | None) -> bool:
-    """True for localhost, loopback addresses and Unix socket paths."""
-    if host is None or host in _LOCAL_HOSTS or host.startswith("/"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def password_of_url(url: str) -> str:
     """The password in a URL's userinfo (a raw "@" in it included) or in its `password=` query parameter."""
     parts = urlsplit(url)
@@ -185,90 +157,6 @@ def password_of_url(url: str) -> str:
     return unquote(password or "") or query.get("password", "")
 
 
-def _quote_userinfo(url: str) -> str:
-    """A raw "@", "/" or ":" in a URL's password percent-encoded. libpq would take what follows a raw "/" for
-    the port and the path, and print part of the password in its error ("invalid integer value")."""
-    scheme, sep, rest = url.partition("://")
-    query = rest.find("?")
-    at = rest.rfind("@", 0, query if query >= 0 else len(rest))  # the userinfo ends at its last "@"
-    if not sep or at < 0 or "/" in rest[:at].partition(":")[0]:
-        return url  # no userinfo (an "@" in the path), or a user name that is really a path: left as given
-    user, colon, password = rest[:at].partition(":")
-    return f"{scheme}://{quote(user, safe='%')}{colon}{quote(password, safe='%')}@{rest[at + 1 :]}"
-
-
-def _dsn_parts(dsn: str) -> dict[str, str]:
-{%- if cookiecutter.use_postgres %}
-    import psycopg2
-    from psycopg2.extensions import parse_dsn
-
-    try:
-        return dict(parse_dsn(dsn))
-    except psycopg2.ProgrammingError as exc:
-        raise ConfigError(f"DATABASE_URL is not a connection string libpq accepts: {exc}") from None
-{%- else %}
-    return {}
-{%- endif %}
-
-
-def database_dsn(url: str) -> str:
-    """DATABASE_URL as libpq takes it, with sslmode=require added when any host is remote.
-
-    Every form libpq accepts works: postgres:// and postgresql:// URIs (a raw "@" in the password too),
-    `postgresql:///db?host=remote`, and key=value strings. Hosts may be given in the URI's authority, in
-    `host=`/`hostaddr=` (comma-separated lists), or be Unix socket paths (local: no TLS).
-    """
-    url = url.strip()
-    scheme = url.partition("://")[0] if "://" in url else ""
-    if scheme and scheme not in ("postgres", "postgresql"):
-        raise ConfigError(f"DATABASE_URL must start with postgres:// or postgresql://, not {scheme!r}://")
-    if scheme:
-        url = _quote_userinfo(url)
-    parts = _dsn_parts(url)
-    if "sslmode" in parts:
-        return url
-    hosts = [h for key in ("host", "hostaddr") for h in parts.get(key, "").split(",")]
-    if all(is_local_host(h.strip()) for h in hosts):
-        return url
-    if scheme:  # appended as text: urlunsplit() would turn postgresql:///db into postgresql:/db
-        return url + ("&" if "?" in url else "?") + "sslmode=require"
-    return f"{url} sslmode=require"
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """The NAME=value lines of a `.env` file (quotes, `export` and `#` comments allowed); {} without one.
-
-    Written here rather than taken from python-dotenv: shell-style lines are all a `.env` needs, and the
-    worker's slug then carries no extra dependency. A line shlex cannot read is a ConfigError naming the line,
-    never its value (it may hold a password)."""
-    if not path.is_file():
-        return {}
-    found = {}
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        try:
-            words = [w for w in shlex.split(line, comments=True) if w != "export"]
-        except ValueError as exc:
-            raise ConfigError(f"{path.name} line {number}: {exc} (quote the value)") from None
-        if len(words) == 1 and "=" in words[0]:
-            name, value = words[0].split("=", 1)
-            if name.isidentifier():
-                found[name] = value
-    return found
-
-
-def load_dotenv(environ: MutableMapping[str, str] | None = None, path: Path = Path(".env")) -> list[str]:
-    """Add `.env`'s settings to the environment, the shell winning: a variable already set is kept.
-
-    Every command of the project reads `.env` this way (`python -m <package> ...`, and nox through this
-    function), so `MAX_DELIVERIES=3 python -m <package>` overrides `.env` everywhere. Returns the names added.
-    On Heroku there is no `.env` (it is git-ignored): config vars are the environment.
-    """
-    environ = os.environ if environ is None else environ
-    added = {name: value for name, value in read_dotenv(path).items() if name not in environ}
-    environ.update(added)
-    return list(added)
-
-
 def load(env: Mapping[str, str] | None = None) -> Config:
     """Read and validate every setting; raises ConfigError with one clear line."""
     env = os.environ if env is None else env
@@ -276,10 +164,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     scheme = urlsplit(redis_url).scheme
     if scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, not {scheme!r}")
-    database_url = ""
-{%- if cookiecutter.use_postgres %}
-    database_url = database_dsn(_raw(env, "DATABASE_URL"))
-{%- endif %}
+    database_url = store.configure({s.name: _raw(env, s.name) for s in store.SETTINGS})
     queue_name = _raw(env, "QUEUE_NAME")
     if not _QUEUE_NAME.match(queue_name):
         raise ConfigError(f"QUEUE_NAME={queue_name!r} must be 1-100 letters, digits or _.:-")
