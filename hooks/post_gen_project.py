@@ -33,39 +33,42 @@ WARNINGS = re.compile(r"(\d+) warning\(s\)")  # the checker's summary line: "0 e
 # The package's name in the template: the default answers' package, so that the template's Python is the
 # default bake's Python, valid as it sits (ruff and mypy --strict run over it in the template's own lint).
 STAND_IN = "events_worker"
-# Modules the template holds twice, each real Python: (answer, module, the one that replaces it when no).
+# Files the template holds twice, each real Python: (answer, file, the file that replaces it when the answer
+# is no). A bake has one of each, under the first name; imports of the second are renamed to match.
 ALTERNATIVES = (
-    ("use_postgres", "store", "store_redis"),
-    ("use_pandas", "prepare", "prepare_plain"),
-    ("use_pandas", "transform", "transform_plain"),
+    ("use_postgres", f"{STAND_IN}/store.py", f"{STAND_IN}/store_redis.py"),
+    ("use_pandas", f"{STAND_IN}/prepare.py", f"{STAND_IN}/prepare_plain.py"),
+    ("use_pandas", f"{STAND_IN}/transform.py", f"{STAND_IN}/transform_plain.py"),
+    ("use_postgres", "tests/store_support.py", "tests/store_support_redis.py"),
 )
-# Package files only a yes to the answer keeps.
-ONLY_WITH = (("use_postgres", ("migrator.py", "migrations")),)
+# Files only one answer keeps: (answer, the answer that keeps them, globs in the template).
+ONLY_WHEN = (
+    ("use_postgres", True, (f"{STAND_IN}/migrator.py", f"{STAND_IN}/migrations", "tests/test_*_postgres.py")),
+    ("use_postgres", False, ("tests/test_*_redis.py",)),
+)
 SKIPPED_DIRS = {".git", ".nox", ".venv", "vendor"}
 
 
-def choose_modules(answers: Mapping[str, Any], project: Path) -> None:
-    """Keep the modules the answers chose, under their one name, and the package under its own name.
+def choose_files(answers: Mapping[str, Any], project: Path) -> None:
+    """Keep the files the answers chose, under their one name, and the package under its own name.
 
     Imports follow: every `.py` of the bake names the package and its modules as the bake has them. A
     re-render by cruft runs this too, so that `cruft diff` compares like with like.
     """
-    package = project / STAND_IN
-    if not package.is_dir():  # already done (the hook run again on a bake)
+    if not (project / STAND_IN).is_dir():  # already done (the hook run again on a bake)
         return
     names = {STAND_IN: str(answers["__package_name"])}
-    for answer, module, alternative in ALTERNATIVES:
-        chosen, other = package / f"{module}.py", package / f"{alternative}.py"
+    for answer, name, alternative in ALTERNATIVES:
         if answers.get(answer):
-            other.unlink()
+            (project / alternative).unlink()
         else:
-            other.replace(chosen)
-            names[alternative] = module
-    for answer, files in ONLY_WITH:
-        for name in files if not answers.get(answer) else ():
-            path = package / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    package.rename(project / names[STAND_IN])
+            (project / alternative).replace(project / name)
+            names[Path(alternative).stem] = Path(name).stem
+    for answer, keeps, patterns in ONLY_WHEN:
+        if bool(answers.get(answer)) != keeps:
+            for path in (p for pattern in patterns for p in project.glob(pattern)):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    (project / STAND_IN).rename(project / names[STAND_IN])
     rename_in_sources(project, names)
 
 
@@ -230,7 +233,7 @@ def verify(answers: Mapping[str, Any], project: Path, environ: Mapping[str, str]
 
 
 def main(answers: Mapping[str, Any], project: Path, environ: Mapping[str, str]) -> int:
-    choose_modules(answers, project)
+    choose_files(answers, project)
     make_executable(project)
     remove_empty_dirs(project)
     if is_rerender(answers, project):

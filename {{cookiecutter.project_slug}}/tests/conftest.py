@@ -1,18 +1,19 @@
-"""Real services for the tests: Redis (and PostgreSQL), found or started, isolated per test run and per test.
+"""Real services for the tests: Redis here, the store's own in store_support.py; found or started, isolated
+per test run and per test.
 
 Discovery, for each service: the URL in the environment (REDIS_URL / DATABASE_URL) when set (it must answer);
 else the default local port when something listens there; else a throwaway server started for the session
 (`redis-server`; PostgreSQL's `initdb`/`pg_ctl`); else the test fails and says what to install. Never a skip.
-Each test gets its own queue name (Redis key prefix){% if cookiecutter.use_postgres %} and its own PostgreSQL schema, inside a database
-created for this test run{% endif %}, so several test runs can share one server.
+Each test gets its own queue name (Redis key prefix), and with PostgreSQL its own schema, inside a database
+created for this test run, so several test runs can share one server.
+
+The store's side (`Services.stored`, the `services` fixture) is in store_support.py, the one test module that
+knows which store was baked, as store.py is in the package.
 """
 
 from __future__ import annotations
 
 import contextlib
-{%- if cookiecutter.use_postgres %}
-import glob
-{%- endif %}
 import os
 import shlex
 import shutil
@@ -24,26 +25,18 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator{% if cookiecutter.use_postgres %}, Mapping{% endif %}
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-{%- if cookiecutter.use_postgres %}
-from urllib.parse import quote, urlsplit, urlunsplit
-{%- endif %}
 
 import pytest
 import redis
+from eventgen import Stored
 
-PROJECT = Path(__file__).resolve().parent.parent
-if str(PROJECT) not in sys.path:  # the package is not installed: it is imported from the project folder
-    sys.path.insert(0, str(PROJECT))
-# (below the path: these import the package)
-from eventgen import Stored, canon, canon_table  # noqa: E402
-
-from events_worker.schema import JOB_TABLE, KEY, OUTPUTS, STORED  # noqa: E402
+PROJECT = Path(__file__).resolve().parent.parent  # on sys.path by pyproject.toml's pytest `pythonpath`
 
 PACKAGE = "events_worker"
-USE_POSTGRES = {{ "True" if cookiecutter.use_postgres else "False" }}
+pytest_plugins = ["store_support"]  # the baked store's fixtures: `services` and what it needs
 
 # Short timings so crash recovery and retries happen within a test's time.
 FAST = {
@@ -137,94 +130,6 @@ def _pings(client: redis.Redis) -> bool:
     except redis.RedisError:
         return False
 
-{%- if cookiecutter.use_postgres %}
-
-
-def _pg_bin(name: str) -> str:
-    installed = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
-    found = shutil.which(name) or next(iter(installed), None)
-    if found is None:
-        pytest.fail(
-            f"No PostgreSQL: set DATABASE_URL, run PostgreSQL on 127.0.0.1:5432, or install it so that "
-            f"{name} exists (apt install postgresql / brew install postgresql)"
-        )
-    return found
-
-
-class PostgresServer:
-    """A PostgreSQL cluster of our own (initdb + pg_ctl), trust auth, on its own port."""
-
-    def __init__(self, port: int | None = None) -> None:
-        # its own top-level temp dir: when we are root, the postgres user must be able to reach it
-        self.directory = Path(tempfile.mkdtemp(prefix="worker-tests-pg-"))
-        self.port = port or free_port()
-        self.user = "postgres"
-        self.url = f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
-        self.data = self.directory / "data"
-
-    def _run(self, *argv: str) -> None:
-        command = list(argv)
-        if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-            runuser = shutil.which("runuser") or "/usr/sbin/runuser"  # /usr/sbin is off a plain PATH
-            command = [runuser, "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def start(self) -> PostgresServer:
-        if not self.data.exists():
-            if os.geteuid() == 0:
-                shutil.chown(self.directory, "postgres")
-            self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust", "--no-sync")
-        self._run(
-            _pg_bin("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.directory / "log"),
-            "-o", f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=on",
-            "start",
-        )  # fmt: skip
-        return self
-
-    def stop(self) -> None:
-        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "stop")
-
-    def remove(self) -> None:
-        self.stop()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-    def restart(self, down_for: float = 0.5) -> None:
-        self.stop()
-        time.sleep(down_for)
-        self.start()
-
-
-def _pg_ok(url: str) -> str | None:
-    import psycopg2
-
-    try:
-        psycopg2.connect(url, connect_timeout=3).close()
-    except psycopg2.Error as exc:
-        return " ".join(str(exc).split())
-    return None
-
-
-def as_role(url: str, role: str, password: str) -> str:
-    """url logging in as another role."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, f"{role}:{password}@{host}", parts.path, parts.query, ""))
-
-
-def schema_of(url: str) -> str:
-    """The schema a with_database() URL selects."""
-    return url.rsplit("search_path%3D", 1)[1].split("&")[0]
-
-
-def with_database(url: str, database: str, schema: str | None = None) -> str:
-    """url with another database (and a search_path), its other parameters (sslmode …) kept."""
-    parts = urlsplit(url)
-    query = [p for p in parts.query.split("&") if p and not p.startswith("options=")]
-    if schema:
-        query.append(f"options={quote(f'-csearch_path={schema}')}")
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, "&".join(query), ""))
-{%- endif %}
-
 
 # --- session fixtures ---------------------------------------------------------------------------------------
 
@@ -252,75 +157,6 @@ def redis_url(servers_dir: Path) -> Iterator[str]:
         yield server.url
         server.stop()
 
-{%- if cookiecutter.use_postgres %}
-
-
-@pytest.fixture(scope="session")
-def pg_admin_url(servers_dir: Path) -> Iterator[str]:
-    """DATABASE_URL, else postgres@127.0.0.1:5432 (or the current user), else a throwaway cluster."""
-    url = os.environ.get("DATABASE_URL")
-    server = None
-    if url:
-        problem = _pg_ok(url)
-        if problem:
-            pytest.fail(f"DATABASE_URL is set but PostgreSQL refuses it: {problem}")
-    elif listening(5432):
-        candidates = ["postgresql://postgres@127.0.0.1:5432/postgres", "postgresql://127.0.0.1:5432/postgres"]
-        url = next((c for c in candidates if _pg_ok(c) is None), None)
-        if url is None:
-            pytest.fail(
-                "PostgreSQL listens on 127.0.0.1:5432 but refuses the user postgres and the current user; "
-                "set DATABASE_URL to a URL that may create databases"
-            )
-    else:
-        server = PostgresServer().start()
-        url = server.url
-    yield url
-    if server is not None:
-        server.remove()
-
-
-@contextlib.contextmanager
-def run_database(env: Mapping[str, str], admin_url: Callable[[], str]) -> Iterator[str]:
-    """The database this test run works in; each test then gets a schema of its own inside it.
-
-    TEST_DATABASE_URL set: that existing database, nothing created but schemas (for a CI user without
-    CREATE DATABASE). Otherwise a new database named TEST_DATABASE_PREFIX + 12 hex digits (default prefix
-    worker_test_), created through the admin URL and dropped at the end.
-    """
-    import psycopg2
-
-    existing = env.get("TEST_DATABASE_URL")
-    if existing:
-        problem = _pg_ok(existing)
-        if problem:
-            pytest.fail(f"TEST_DATABASE_URL is set but PostgreSQL refuses it: {problem}")
-        yield existing
-        return
-    prefix = env.get("TEST_DATABASE_PREFIX") or "worker_test_"
-    if not prefix.replace("_", "a").isalnum() or not prefix[0].isalpha() or len(prefix) > 40:
-        pytest.fail(f"TEST_DATABASE_PREFIX={prefix!r}: letters, digits and _ (a letter first, 40 at most)")
-    name = f"{prefix.lower()}{uuid.uuid4().hex[:12]}"
-    url = admin_url()
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        yield with_database(url, name)
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.close()
-
-
-@pytest.fixture(scope="session")
-def test_database(request: pytest.FixtureRequest) -> Iterator[str]:
-    """See run_database: TEST_DATABASE_URL, or a database of this run's own (TEST_DATABASE_PREFIX)."""
-    with run_database(os.environ, lambda: str(request.getfixturevalue("pg_admin_url"))) as url:
-        yield url
-{%- endif %}
-
 
 # --- per-test fixtures --------------------------------------------------------------------------------------
 
@@ -328,12 +164,15 @@ def test_database(request: pytest.FixtureRequest) -> Iterator[str]:
 class Services:
     """What one test runs against: its environment for worker processes, and readers of the results."""
 
+    results_in_redis: bool  # the store's answer: are the results in the queue's Redis (full when it is)?
+
     def __init__(self, redis_url: str, queue_name: str, database_url: str = "") -> None:
         self.redis_url = redis_url
         self.queue_name = queue_name
         self.database_url = database_url
         self.redis = redis.Redis.from_url(redis_url)
         self.env = dict(os.environ, REDIS_URL=redis_url, QUEUE_NAME=queue_name, **FAST)
+        self.env["PYTHONPATH"] = str(PROJECT)  # as on a dyno (PYTHONPATH=/app): scripts import the package
         self.env.pop("DYNO", None)
         if database_url:
             self.env["DATABASE_URL"] = database_url
@@ -408,70 +247,24 @@ class Services:
         s = self.status()
         settled = s["queued"] == 0 and s["in_flight"] == 0 and s["retrying"] == 0
         return settled and (dead is None or s["dead"] == dead)
-{%- if cookiecutter.use_postgres %}
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        import psycopg2
-
-        with psycopg2.connect(self.database_url) as conn, conn.cursor() as cur:
-            cur.execute(sql)
-            rows = cur.fetchall()
-        conn.close()
-        return rows
-
-    def execute(self, *statements: str, url: str = "") -> None:
-        """Run statements in the test's database, autocommit (ALTER DATABASE, GRANT, pg_terminate_backend)."""
-        import psycopg2
-
-        conn = psycopg2.connect(url or self.database_url)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SET default_transaction_read_only = off")  # the test may have set it on
-                for statement in statements:
-                    cur.execute(statement)
-        finally:
-            conn.close()
+    # --- the store's side: store_support.py, the one test module that knows the baked store ----------------
 
     def stored_keys(self) -> list[Any]:
         """Every stored job key, once per row (duplicates would show)."""
-        return [canon(STORED[KEY], row[0]) for row in self.query(f'SELECT "{KEY}" FROM "{JOB_TABLE}"')]
+        raise NotImplementedError
 
     def stored(self) -> Stored:
         """The job keys and every output table, as eventgen.expected gives them."""
-        from events_worker.schema import types_of
+        raise NotImplementedError
 
-        tables = {}
-        for name, table in OUTPUTS.items():
-            columns = list(types_of(table.row))
-            names = ", ".join(f'"{c}"' for c in columns)
-            rows = self.query(f'SELECT {names} FROM "{name}"')
-            tables[name] = canon_table(name, [dict(zip(columns, row, strict=True)) for row in rows])
-        return Stored(sorted(self.stored_keys()), tables)
-{%- else %}
+    def create_table(self, ddl: str) -> None:
+        """A table a test's own schema declares (PostgreSQL runs the DDL; Redis needs none)."""
+        raise NotImplementedError
 
-    def stored_keys(self) -> list[Any]:
-        """Every stored job key (a hash: a key can only be there once)."""
-        keys = self.redis.hkeys("{" + self.queue_name + "}:" + JOB_TABLE)
-        return [canon(STORED[KEY], key.decode()) for key in keys]
-
-    def stored(self) -> Stored:
-        """The job keys and every output table, as eventgen.expected gives them."""
-        from events_worker.store import Store
-
-        store = Store(self.config())
-        try:
-            tables = {}
-            for name, table in OUTPUTS.items():
-                rows = []
-                for joined, values in store.table(name).items():
-                    key = joined.split("|") if len(table.key) > 1 else [joined]
-                    rows.append({**dict(zip(table.key, key, strict=True)), **values})
-                tables[name] = canon_table(name, rows)
-        finally:
-            store.close()
-        return Stored(sorted(self.stored_keys()), tables)
-{%- endif %}
+    def read_table(self, name: str, key: str, columns: list[str]) -> dict[Any, tuple[Any, ...]]:
+        """Any table as stored, even one the test process has not declared: {key: column values}."""
+        raise NotImplementedError
 
     def cleanup(self) -> None:
         self.stop_all()
@@ -494,39 +287,3 @@ def procfile_command(process: str) -> list[str]:
 @pytest.fixture
 def queue_name() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
-
-{%- if cookiecutter.use_postgres %}
-
-
-@pytest.fixture
-def database_url(test_database: str) -> Iterator[str]:
-    """A fresh schema in this run's database, dropped after the test; the URL selects it with search_path."""
-    import psycopg2
-
-    schema = f"s_{uuid.uuid4().hex[:12]}"
-    with psycopg2.connect(test_database) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    conn.close()
-    yield with_database(test_database, urlsplit(test_database).path.lstrip("/"), schema)
-    conn = psycopg2.connect(test_database)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    conn.close()
-
-
-@pytest.fixture
-def services(redis_url: str, queue_name: str, database_url: str) -> Iterator[Services]:
-    s = Services(redis_url, queue_name, database_url)
-    s.cli("migrate").check_returncode()
-    yield s
-    s.cleanup()
-{%- else %}
-
-
-@pytest.fixture
-def services(redis_url: str, queue_name: str) -> Iterator[Services]:
-    s = Services(redis_url, queue_name)
-    yield s
-    s.cleanup()
-{%- endif %}

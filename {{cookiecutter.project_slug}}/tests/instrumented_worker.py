@@ -15,9 +15,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from events_worker import cli, store, worker
 from events_worker.output import Batch

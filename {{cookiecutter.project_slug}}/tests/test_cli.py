@@ -11,7 +11,7 @@ import pytest
 from conftest import PACKAGE, PROJECT, Services, wait_until
 from eventgen import OTHER, invalid, lines, make_events
 
-from events_worker import config, logs, store
+from events_worker import config, logs
 from events_worker.schema import KEY
 
 
@@ -105,55 +105,6 @@ def test_unreachable_redis_is_one_clear_line_without_password() -> None:
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "s3cret" not in result.stderr
-{%- if cookiecutter.use_postgres %}
-
-
-@pytest.mark.parametrize(
-    ("url", "ssl"),
-    [
-        ("postgres://u:p@ec2-1-2-3-4.compute.amazonaws.com:5432/db", True),
-        ("postgresql://u:p@ec2-1-2-3-4.compute.amazonaws.com/db", True),
-        ("postgresql:///db?host=db.example.com", True),
-        ("host=db.example.com dbname=db user=u password=pw", True),
-        ("postgresql://u@10.0.0.1,10.0.0.2/db", True),
-        ("postgres://u@127.0.0.1:5432/db", False),
-        ("postgres://u@localhost/db", False),
-        ("postgresql:///db?host=/var/run/postgresql", False),
-        ("host=/tmp dbname=db", False),
-        ("postgres://u@db.internal/db?sslmode=disable", False),
-    ],
-)
-def test_every_database_url_form_libpq_accepts(url: str, ssl: bool) -> None:
-    from psycopg2.extensions import parse_dsn
-
-    parts = parse_dsn(store.database_dsn(url))  # what libpq will see
-    assert (parts.get("sslmode") == "require") is ssl, parts
-    assert {k: v for k, v in parse_dsn(url).items() if k != "sslmode"}.items() <= parts.items()
-
-
-def test_raw_slash_in_a_database_password_is_kept_whole_and_never_printed() -> None:
-    """`/` in the password: libpq read what followed as the port and printed it (`invalid integer value`)."""
-    from psycopg2.extensions import parse_dsn
-
-    parts = parse_dsn(store.database_dsn("postgres://u:Zq7Kx/pw9@db.example.com:5432/db"))
-    assert parts["password"] == "Zq7Kx/pw9" and parts["host"] == "db.example.com" and parts["port"] == "5432"
-    result = run("status", DATABASE_URL="postgres://u:Zq7Kx/pw9@127.0.0.1:1/db")
-    assert "Zq7Kx" not in result.stdout + result.stderr and "Traceback" not in result.stderr, result.stderr
-
-
-def test_raw_at_in_a_database_password_is_kept_whole() -> None:
-    from psycopg2.extensions import parse_dsn
-
-    parts = parse_dsn(store.database_dsn("postgresql://u:p@ss@db.example.com/db"))
-    assert parts["password"] == "p@ss" and parts["host"] == "db.example.com" and parts["sslmode"] == "require"
-
-
-def test_database_url_refusals() -> None:
-    with pytest.raises(config.ConfigError):
-        store.database_dsn("mysql://u@h/db")
-    with pytest.raises(config.ConfigError, match="libpq"):
-        store.database_dsn("host=h password=s3cret dbname")
-{%- endif %}
 
 
 def test_rediss_settings_reach_the_client() -> None:
@@ -187,25 +138,23 @@ def test_logs_are_logfmt_without_secrets() -> None:
 
 def test_passwords_from_the_configuration_are_hidden_wherever_they_appear() -> None:
     """logs.hide(*Config.secrets()): a password printed outside a URL (a driver quoting it) is masked too."""
+    secrets_hidden({"REDIS_URL": "redis://:r3dis-Secret@127.0.0.1:6379/0"}, "r3dis-Secret")
+
+
+def secrets_hidden(env: dict[str, str], *secrets: str) -> None:
+    """Each secret, printed by a driver outside its URL, is masked in the log line."""
     import io
 
-    env = {"REDIS_URL": "redis://:r3dis-Secret@127.0.0.1:6379/0"}
-{%- if cookiecutter.use_postgres %}
-    env["DATABASE_URL"] = "postgres://u:pg-Secret9@db.example.com:5432/d"
-{%- endif %}
     settings = config.load(env)
     out = io.StringIO()
     logs.setup("info", out)
     try:
         logs.hide(*settings.secrets())
-        logs.error("paused", error="near 'r3dis-Secret' and pg-Secret9 (quoted by a driver)")
+        logs.error("paused", error=f"near {' and '.join(map(repr, secrets))} (quoted by a driver)")
     finally:
         logs.setup("info")
     line = out.getvalue()
-    assert "r3dis-Secret" not in line and "***" in line, line
-{%- if cookiecutter.use_postgres %}
-    assert "pg-Secret9" not in line, line
-{%- endif %}
+    assert "***" in line and not [s for s in secrets if s in line], line
 
 
 def test_enqueue_reports_every_refused_line(services: Services) -> None:
@@ -241,40 +190,6 @@ def test_enqueue_never_drops_valid_lines(services: Services, tmp_path: Path) -> 
     assert "line=101" in result.stdout and "line=102" in result.stdout and "line=103" in result.stdout
     assert "nested too deeply" in result.stdout and "PAYLOAD_MAX_BYTES" in result.stdout
     assert services.status()["queued"] == 300
-{%- if cookiecutter.use_postgres %}
-
-
-def test_database_naming_is_configurable(request: pytest.FixtureRequest) -> None:
-    """TEST_DATABASE_PREFIX names the run's database; TEST_DATABASE_URL: an existing one, none created.
-
-    The database this test creates is named within the run's own TEST_DATABASE_PREFIX (a CI user may be
-    allowed only those); with TEST_DATABASE_URL set, it creates none.
-    """
-    import os
-
-    import conftest
-    import psycopg2
-
-    existing = os.environ.get("TEST_DATABASE_URL")
-    admin = existing or str(request.getfixturevalue("pg_admin_url"))
-
-    def databases() -> set[str]:
-        with psycopg2.connect(admin) as conn, conn.cursor() as cur:
-            cur.execute("SELECT datname FROM pg_database")
-            names = {row[0] for row in cur.fetchall()}
-        conn.close()
-        return names
-
-    if not existing:  # no CREATE DATABASE with TEST_DATABASE_URL: only the second half applies
-        prefix = (os.environ.get("TEST_DATABASE_PREFIX") or "worker_test_") + "named_"
-        with conftest.run_database({"TEST_DATABASE_PREFIX": prefix}, lambda: admin) as url:
-            name = url.rsplit("/", 1)[1].split("?")[0]
-            assert name.startswith(prefix.lower()) and name in databases()
-        assert name not in databases()
-    before = databases()
-    with conftest.run_database({"TEST_DATABASE_URL": admin}, lambda: "unused") as url:
-        assert url == admin and databases() == before
-{%- endif %}
 
 
 def test_enqueue_missing_file_is_one_line(services: Services) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import PROJECT, Services, wait_until
-from eventgen import lines, make_events
+from eventgen import expected, lines, make_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_worker import assert_stored_exactly_once
@@ -160,7 +160,6 @@ def test_refusal_reasons(payload: bytes, reason: str) -> None:
 
 # --- output tables: the demo's account_totals, and a team's aggregate fed from the demo's fields ---
 
-{% raw -%}
 LAUNCHER = """
 import runpy, sys
 import msgspec
@@ -199,7 +198,6 @@ prepare.transform = transform
 sys.argv = [{instrumented!r}]
 runpy.run_path({instrumented!r}, run_name="__main__")
 """
-{%- endraw %}
 TABLE = "CREATE TABLE daily_counts (day text PRIMARY KEY, events bigint NOT NULL, max_amount numeric)"
 
 
@@ -223,27 +221,14 @@ def expected_daily(events: list[dict[str, Any]]) -> dict[str, tuple[int, float]]
 
 
 def daily_counts(services: Services) -> dict[str, tuple[int, float]]:
-{%- if cookiecutter.use_postgres %}
-    rows = services.query("SELECT day, events, max_amount FROM daily_counts")
-    return {day: (int(n), float(top)) for day, n, top in rows}
-{%- else %}
-    prefix = "{" + services.queue_name + "}:daily_counts:"
-    counts = services.redis.hgetall(prefix + "events")
-    tops = services.redis.hgetall(prefix + "max_amount")
-    return {day.decode(): (int(n), float(tops[day])) for day, n in counts.items()}
-{%- endif %}
+    rows = services.read_table("daily_counts", "day", ["events", "max_amount"])
+    return {str(day): (int(n), float(top)) for day, (n, top) in rows.items()}
 
 
 def test_a_redelivered_job_changes_no_table_not_even_a_team_aggregate(
     services: Services, tmp_path: Path
 ) -> None:
-{%- if cookiecutter.use_postgres %}
-    import psycopg2
-
-    with psycopg2.connect(services.database_url) as conn, conn.cursor() as cur:
-        cur.execute(TABLE)  # the team's migration
-    conn.close()
-{%- endif %}
+    services.create_table(TABLE)  # the team's migration
     events = make_events(1200, seed=51)
     events += [dict(events[3], amount=12345.0)]  # the same id again, other content: the first one counts
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
@@ -262,16 +247,12 @@ def test_a_redelivered_job_changes_no_table_not_even_a_team_aggregate(
     assert_stored_exactly_once(services, events)
 
 
-def test_the_store_is_derived_from_the_declaration(services: Services) -> None:
+def test_a_job_stored_before_adds_nothing_to_the_demo_table(services: Services) -> None:
     """Each output table gets its writes from the declaration, applied only for the jobs just inserted."""
-{%- if cookiecutter.use_postgres %}
     import json
 
     from events_worker import prepare, queue, store
 
-    assert any("stage_account_totals" in stage for stage in store.STAGES)
-    assert 'RETURNING "id"' in store.SAVE
-    assert '"total_amount" = t."total_amount" + EXCLUDED."total_amount"' in store.SAVE
     a, b, c = make_events(3, seed=4)
 
     def batch(*events: dict[str, Any]) -> Any:
@@ -287,99 +268,10 @@ def test_the_store_is_derived_from_the_declaration(services: Services) -> None:
         assert saver.save(batch(a, dict(b, amount=99.0), c)) == 2  # b is stored already: adds nothing
     finally:
         saver.close()
-    [(total, count, last, latest)] = services.query(
-        "SELECT total_amount, event_count, last_event_at, (SELECT max(occurred_at) FROM events)"
-        " FROM account_totals WHERE account = 'x'"
-    )
-    assert (float(total), count, last) == (7.5, 3, latest)
-
-
-{% raw -%}
-FIRSTS = """
-import json
-import sys
-
-import msgspec
-
-sys.path.insert(0, {tests!r})
-from {package} import schema
-
-
-class Seen(msgspec.Struct):
-    account: str
-    first_amount: float
-    lowest: float
-    note: str  # no merge declared: kept from the first job, like "first"
-
-
-schema.OUTPUTS["seen"] = schema.Table(
-    Seen, key=("account",), merge={{"first_amount": "first", "lowest": "least"}}
-)
-from eventgen import make_events
-from {package} import config, prepare, queue, store
-from {package}.output import Batch
-from {package}.validate import Rows
-
-s = store.Store(config.load())
-
-
-def save(events, amounts):
-    for event, amount in zip(events, amounts):
-        event.update(account="x", amount=amount)
-    jobs = [queue.Job(f"0-{{i}}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
-    rows = prepare.prepare(jobs).batch.rows
-    seen = {{"job": [e["id"] for e in events], "account": ["x"] * len(events), "first_amount": amounts}}
-    seen.update(lowest=amounts, note=[str(a) for a in amounts])
-    s.save(Batch(rows, {{"seen": Rows(seen)}}))
-
-
-events = make_events(5, seed=8)
-save([events[2], events[0], events[1]], [5.0, 1.0, 3.0])  # batch order, not key order, decides "first"
-save(events[3:], [0.5, 9.0])
-with s.connect().cursor() as cur:
-    cur.execute("SELECT first_amount, lowest, note FROM seen")
-    print([(float(first), float(lowest), note) for first, lowest, note in cur.fetchall()])
-s.close()
-"""
-{%- endraw %}
-
-
-def test_first_keeps_the_earliest_job_in_batch_order_and_least_the_lowest(services: Services) -> None:
-    services.execute(
-        "CREATE TABLE seen (account text PRIMARY KEY, first_amount numeric, lowest numeric, note text)"
-    )
-    import subprocess
-
-    script = FIRSTS.format(package="events_worker", tests=str(PROJECT / "tests"))
-    env = {**services.env, "PYTHONPATH": str(PROJECT)}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[(5.0, 0.5, '5.0')]"
-{%- else %}
-    from events_worker.output import Batch
-    from events_worker.store import Store
-    from events_worker.validate import Rows
-
-    columns = {
-        "job": ["a"],
-        "account": ["x"],
-        "total_amount": [1.5],
-        "event_count": [1],
-        "last_event_at": [7],
-    }
-    rows = Rows(columns)
-    store = Store(services.config())
-    q = "{" + services.queue_name + "}:account_totals:"
-    try:
-        ops = store.ops(Batch(Rows({"id": ["a"]}), {"account_totals": rows}))
-    finally:
-        store.close()
-    assert ops == {"a": [
-        "add", q + "total_amount", "x", 15000,
-        "add", q + "event_count", "x", 1,
-        "max", q + "last_event_at", "x", 7,
-    ]}  # fmt: skip
-{%- endif %}
+    stored = services.stored()
+    assert stored == expected([b, a, c])
+    total, count, _ = stored.tables["account_totals"][("x",)]
+    assert (total, count) == (Decimal("7.5000"), 3)
 
 
 def test_combine_merges_per_key_in_batch_order_for_the_given_jobs_only() -> None:
@@ -398,24 +290,3 @@ def test_combine_merges_per_key_in_batch_order_for_the_given_jobs_only() -> None
     assert [str(v) for v in merged.columns["total_amount"]] == ["5.5000", "2.0000"]
     assert merged.columns["event_count"] == [2, 1]
     assert merged.columns["last_event_at"] == [8, 9]
-
-{%- if cookiecutter.use_postgres %}
-
-
-# --- the demo's history: its tables existed before versioned migrations -----------------------------------
-
-
-def test_a_database_from_before_versioned_migrations_is_adopted(
-    redis_url: str, queue_name: str, database_url: str
-) -> None:
-    """Tables created by the old `CREATE TABLE IF NOT EXISTS` migrate are kept, with their rows."""
-    from events_worker import migrator
-
-    fresh = Services(redis_url, queue_name, database_url)
-    try:
-        fresh.execute(migrator.shipped()[0].sql, "INSERT INTO events VALUES ('old', 'a', 1, now())")
-        assert fresh.cli("migrate").returncode == 0
-        assert fresh.stored_keys() == ["old"]
-    finally:
-        fresh.cleanup()
-{%- endif %}

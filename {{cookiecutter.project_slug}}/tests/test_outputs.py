@@ -8,9 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Services
-{%- if cookiecutter.use_postgres %}
-from eventgen import expected, lines, make_events
-{%- endif %}
 
 
 def test_transform_returning_an_undeclared_table_fails_the_jobs_loudly() -> None:
@@ -61,38 +58,8 @@ def test_sums_are_exact_and_round_each_value_half_up_as_the_database_does() -> N
     expected = [int((Decimal(repr(v)) * 10**4).to_integral_value(ROUND_HALF_UP)) for v in values]
     assert units(values, 4) == expected
     assert sum(units([0.1] * 10, 4)) == 10_000  # 0.1 ten times is exactly 1 (in floats it is not)
-{%- if cookiecutter.use_postgres %}
 
 
-def test_a_batch_encoded_once_is_stored_whole_when_saved_again_after_a_failure(services: Services) -> None:
-    """The worker encodes a batch once and saves it again after a pause: the encoding must be reusable."""
-    import psycopg2
-
-    from events_worker import prepare, queue, store
-    from events_worker.schema import JOB_TABLE
-
-    events = make_events(300, seed=9)
-    payloads = lines(events).splitlines()
-    jobs = [queue.Job(f"0-{i}", payload, 1) for i, payload in enumerate(payloads)]
-    saver = store.Store(services.config())
-    try:
-        batch = saver.encode(prepare.prepare(jobs).batch)
-        services.execute(f'ALTER TABLE "{JOB_TABLE}" RENAME TO parked')  # as if the table went missing
-        try:
-            saver.save(batch)
-        except psycopg2.Error:
-            pass
-        else:
-            raise AssertionError("the save did not fail")
-        services.execute(f'ALTER TABLE parked RENAME TO "{JOB_TABLE}"')
-        assert saver.save(batch) == len(expected(events).keys)
-    finally:
-        saver.close()
-    assert services.stored() == expected(events)
-{%- endif %}
-
-
-{% raw -%}
 PAIRS = """
 import json
 import sys
@@ -167,7 +134,6 @@ print(json.dumps({{
 }}))
 s.close()
 """
-{%- endraw %}
 
 
 def test_decimal_and_date_columns_with_a_two_column_key_stay_exact_on_redelivery(services: Services) -> None:
@@ -178,12 +144,12 @@ def test_decimal_and_date_columns_with_a_two_column_key_stay_exact_on_redelivery
     import sys
 
     from conftest import PROJECT
-{% if cookiecutter.use_postgres %}
-    services.execute(
+
+    services.create_table(
         "CREATE TABLE pairs (bucket text, day date, total numeric(12, 2) NOT NULL DEFAULT 0, jobs bigint,"
         " last_day date, PRIMARY KEY (bucket, day))"
     )
-{% endif %}
+
     script = PAIRS.format(package="events_worker", tests=str(PROJECT / "tests"))
     env = {**services.env, "PYTHONPATH": str(PROJECT)}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import {% if cookiecutter.use_postgres %}PostgresServer, {% endif %}RedisServer, Services, wait_until{% if cookiecutter.use_postgres %}, with_database{% endif %}
+from conftest import RedisServer, Services, wait_until
 from eventgen import event, lines, make_events
 from test_worker import assert_stored_exactly_once
 
@@ -165,27 +165,3 @@ def test_redis_restart_mid_run(services: Services, tmp_path: Path) -> None:
         services.redis.close()
         services.redis = shared
         server.stop()
-{%- if cookiecutter.use_postgres %}
-
-
-def test_postgres_restart_mid_run(services: Services) -> None:
-    server = PostgresServer().start()
-    try:
-        services.database_url = with_database(server.url, "postgres")
-        services.env["DATABASE_URL"] = services.database_url
-        services.cli("migrate").check_returncode()
-        survive_restart(services, server.restart, "PostgreSQL", seed=25)
-    finally:
-        services.stop_all()
-        server.remove()
-
-
-def test_migrate_is_safe_twice_and_concurrently(services: Services) -> None:
-    import subprocess
-
-    procs = [
-        subprocess.Popen([*MODULE, "migrate"], env=services.env, stdout=subprocess.PIPE) for _ in range(3)
-    ]
-    assert [p.wait(60) for p in procs] == [0, 0, 0]
-    assert services.cli("migrate").returncode == 0
-{%- endif %}

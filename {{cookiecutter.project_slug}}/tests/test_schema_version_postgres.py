@@ -1,7 +1,6 @@
 """The schema is the release phase's: `migrate` applies versioned migrations once, workers only check."""
 
 from __future__ import annotations
-{%- if cookiecutter.use_postgres %}
 
 import re
 import subprocess
@@ -11,11 +10,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-{%- endif %}
 
 import pytest
-from conftest import {% if cookiecutter.use_postgres %}PROJECT, {% endif %}Services
-{%- if cookiecutter.use_postgres %}
+from conftest import PROJECT
+from store_support import StoreServices
 
 from events_worker.schema import JOB_TABLE
 
@@ -26,9 +24,9 @@ LATER = "9999_later.sql"  # a migration named after every shipped one
 
 
 @pytest.fixture
-def fresh(redis_url: str, queue_name: str, database_url: str) -> Iterator[Services]:
+def fresh(redis_url: str, queue_name: str, database_url: str) -> Iterator[StoreServices]:
     """Services on an empty schema: nothing migrated yet."""
-    s = Services(redis_url, queue_name, database_url)
+    s = StoreServices(redis_url, queue_name, database_url)
     yield s
     s.cleanup()
 
@@ -41,7 +39,7 @@ def execute(url: str, sql: str) -> None:
     conn.close()
 
 
-def test_a_worker_refuses_an_unmigrated_database_and_names_the_migration(fresh: Services) -> None:
+def test_a_worker_refuses_an_unmigrated_database_and_names_the_migration(fresh: StoreServices) -> None:
     worker = fresh.start_worker()
     assert worker.wait(60) != 0
     log = worker.log.read_text()  # type: ignore[attr-defined]
@@ -49,7 +47,7 @@ def test_a_worker_refuses_an_unmigrated_database_and_names_the_migration(fresh: 
     assert fresh.query(f"SELECT to_regclass('\"{JOB_TABLE}\"')") == [(None,)], "the worker ran DDL"
 
 
-def test_migrate_twice_concurrently_applies_each_migration_once(fresh: Services) -> None:
+def test_migrate_twice_concurrently_applies_each_migration_once(fresh: StoreServices) -> None:
     procs = [subprocess.Popen([*MODULE, "migrate"], env=fresh.env, stdout=subprocess.PIPE) for _ in range(3)]
     outputs = [p.communicate(timeout=60)[0].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
@@ -72,7 +70,7 @@ def connect(url: str, **settings: str) -> Any:
     return conn
 
 
-def test_a_second_migrate_waits_for_the_first_then_finds_the_work_done(fresh: Services) -> None:
+def test_a_second_migrate_waits_for_the_first_then_finds_the_work_done(fresh: StoreServices) -> None:
     """Two releases: the second waits for the first's lock however long (no statement timeout on the wait)
     and blames nothing; before, its statement_timeout cut the wait and named 0001 as the failed migration."""
     from events_worker import migrator
@@ -91,7 +89,7 @@ def test_a_second_migrate_waits_for_the_first_then_finds_the_work_done(fresh: Se
 
 
 def test_a_migration_waiting_for_a_table_lock_never_stalls_the_workers_writes(
-    fresh: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fresh: StoreServices, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An ALTER TABLE queued behind a long reader makes every later read and insert of the table queue behind
     it: each migration statement gives up after LOCK_TIMEOUT and is tried again, so the workers go on; the
@@ -126,7 +124,7 @@ def test_a_migration_waiting_for_a_table_lock_never_stalls_the_workers_writes(
     assert applied == [LATER]
 
 
-def test_a_failing_migration_rolls_back_alone_and_is_named(fresh: Services, tmp_path: Path) -> None:
+def test_a_failing_migration_rolls_back_alone_and_is_named(fresh: StoreServices, tmp_path: Path) -> None:
     from events_worker import migrator
 
     folder = tmp_path / "migrations"
@@ -151,33 +149,7 @@ def test_a_failing_migration_rolls_back_alone_and_is_named(fresh: Services, tmp_
     assert ("added_later",) not in columns
 
 
-def test_an_edited_migration_is_refused(services: Services) -> None:
+def test_an_edited_migration_is_refused(services: StoreServices) -> None:
     execute(services.database_url, f"UPDATE schema_migrations SET checksum = 'x' WHERE name = '{SHIPPED[0]}'")
     result = services.cli("migrate")
     assert result.returncode == 1 and f"{SHIPPED[0]} was edited after it was applied" in result.stderr
-
-{%- else %}
-
-
-def test_the_redis_layout_version_is_recorded_and_checked(services: Services) -> None:
-    from events_worker.contract import SchemaNotReady
-    from events_worker.store import LAYOUT, Store
-
-    layout = "{" + services.queue_name + "}:layout"
-    recorder = Store(services.config())  # no `migrate` command without PostgreSQL: the store records it
-    try:
-        assert recorder.migrate() == [f"layout {LAYOUT}"]
-    finally:
-        recorder.close()
-    assert services.redis.get(layout) == LAYOUT.encode()
-    services.redis.set(layout, "0")
-    store = Store(services.config())
-    try:
-        with pytest.raises(SchemaNotReady, match="layout b'0'"):
-            store.check_schema()
-    finally:
-        store.close()
-    worker = services.start_worker()
-    assert worker.wait(60) != 0
-    assert "event=schema_not_ready" in worker.log.read_text()  # type: ignore[attr-defined]
-{%- endif %}
