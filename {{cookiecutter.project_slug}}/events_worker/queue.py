@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import redis
 
-from . import config as config_module
 from .validate import UTC
 
 if TYPE_CHECKING:  # config imports the store, which (Redis) imports this module
@@ -337,7 +336,9 @@ class Limits(NamedTuple):
 
     @classmethod
     def of(cls, config: Config | None = None) -> Limits:
-        c = config or config_module.load({})
+        from .config import load  # here: config imports the store, which (Redis) imports this module
+
+        c = config or load({})
         return cls(
             c.payload_max_bytes,
             c.dead_letter_max_count,

@@ -163,9 +163,7 @@ def test_refusal_reasons(payload: bytes, reason: str) -> None:
 LAUNCHER = """
 import runpy, sys
 import msgspec
-sys.path.insert(0, {project!r})
-from {package} import prepare, schema
-from {package}.output import Output
+from {package} import schema
 
 
 class DailyCount(msgspec.Struct):
@@ -176,7 +174,10 @@ class DailyCount(msgspec.Struct):
 
 schema.OUTPUTS["daily_counts"] = schema.Table(
     DailyCount, key=("day",), merge={{"events": "add", "max_amount": "greatest"}}
-)
+)  # declared before the store is imported: it derives its statements from OUTPUTS once
+from {package} import prepare
+from {package}.output import Output
+
 demo = prepare.transform
 
 
@@ -205,7 +206,6 @@ def launcher(tmp_path: Path) -> list[str]:
     script = tmp_path / "team_worker.py"
     script.write_text(
         LAUNCHER.format(
-            project=str(PROJECT),
             package="events_worker",
             instrumented=str(PROJECT / "tests" / "instrumented_worker.py"),
         )
