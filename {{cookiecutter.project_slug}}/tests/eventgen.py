@@ -25,7 +25,7 @@ import msgspec
 
 from {{ cookiecutter.__package_name }}.output import combine
 from {{ cookiecutter.__package_name }}.prepare import prepare
-from {{ cookiecutter.__package_name }}.queue import Job
+from {{ cookiecutter.__package_name }}.queue_protocol import Job
 from {{ cookiecutter.__package_name }}.schema import KEY, OUTPUTS, Event, decimals_of, types_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=datetime.fromisoformat("2000-01-01T00:00:00+00:00").tzinfo)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from {{ cookiecutter.__package_name }} import cli, store, worker
 from {{ cookiecutter.__package_name }}.output import Batch
-from {{ cookiecutter.__package_name }}.queue import Job
+from {{ cookiecutter.__package_name }}.queue_protocol import Job
 
 POISON = os.environ.get("TEST_POISON", "").encode()
 FAIL = os.environ.get("TEST_FAIL", "").encode()

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from test_worker import assert_stored_exactly_once
 
 from {{ cookiecutter.__package_name }}.prepare import prepare
-from {{ cookiecutter.__package_name }}.queue import Job
+from {{ cookiecutter.__package_name }}.queue_protocol import Job
 from {{ cookiecutter.__package_name }}.schema import MAX_TEXT
 from {{ cookiecutter.__package_name }}.validate import Invalid, check_payload
 
@@ -267,7 +267,7 @@ def test_the_store_is_derived_from_the_declaration(services: Services) -> None:
 {%- if cookiecutter.use_postgres %}
     import json
 
-    from {{ cookiecutter.__package_name }} import prepare, queue, store
+    from {{ cookiecutter.__package_name }} import prepare, queue_protocol, store
 
     assert any("stage_account_totals" in stage for stage in store.STAGES)
     assert 'RETURNING "id"' in store.SAVE
@@ -276,7 +276,7 @@ def test_the_store_is_derived_from_the_declaration(services: Services) -> None:
 
     def batch(*events: dict[str, Any]) -> Any:
         """The batch the worker would store for these events (transform included)."""
-        jobs = [queue.Job(f"0-{i}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
+        jobs = [queue_protocol.Job(f"0-{i}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
         return prepare.prepare(jobs).batch
 
     for event, amount in ((a, 1.5), (b, 2.0), (c, 4.0)):
@@ -316,7 +316,7 @@ schema.OUTPUTS["seen"] = schema.Table(
     Seen, key=("account",), merge={{"first_amount": "first", "lowest": "least"}}
 )
 from eventgen import make_events
-from {package} import config, prepare, queue, store
+from {package} import config, prepare, queue_protocol, store
 from {package}.output import Batch
 from {package}.validate import Rows
 
@@ -326,7 +326,7 @@ s = store.Store(config.load())
 def save(events, amounts):
     for event, amount in zip(events, amounts):
         event.update(account="x", amount=amount)
-    jobs = [queue.Job(f"0-{{i}}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
+    jobs = [queue_protocol.Job(f"0-{{i}}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
     rows = prepare.prepare(jobs).batch.rows
     seen = {{"job": [e["id"] for e in events], "account": ["x"] * len(events), "first_amount": amounts}}
     seen.update(lowest=amounts, note=[str(a) for a in amounts])

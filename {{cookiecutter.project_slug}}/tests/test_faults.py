@@ -84,7 +84,7 @@ def test_postgres_errors_by_sqlstate(services: Services) -> None:
             conn.close()
 
     from {{ cookiecutter.__package_name }}.prepare import prepare
-    from {{ cookiecutter.__package_name }}.queue import Job
+    from {{ cookiecutter.__package_name }}.queue_protocol import Job
     from {{ cookiecutter.__package_name }}.schema import JOB_TABLE
     from {{ cookiecutter.__package_name }}.store import Store
 

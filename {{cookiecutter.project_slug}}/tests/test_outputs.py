@@ -68,12 +68,12 @@ def test_a_batch_encoded_once_is_stored_whole_when_saved_again_after_a_failure(s
     """The worker encodes a batch once and saves it again after a pause: the encoding must be reusable."""
     import psycopg2
 
-    from {{ cookiecutter.__package_name }} import prepare, queue, store
+    from {{ cookiecutter.__package_name }} import prepare, queue_protocol, store
     from {{ cookiecutter.__package_name }}.schema import JOB_TABLE
 
     events = make_events(300, seed=9)
     payloads = lines(events).splitlines()
-    jobs = [queue.Job(f"0-{i}", payload, 1) for i, payload in enumerate(payloads)]
+    jobs = [queue_protocol.Job(f"0-{i}", payload, 1) for i, payload in enumerate(payloads)]
     saver = store.Store(services.config())
     try:
         batch = saver.encode(prepare.prepare(jobs).batch)
@@ -118,7 +118,7 @@ schema.OUTPUTS["pairs"] = schema.Table(
     Pair, key=("bucket", "day"), merge={{"total": "add", "jobs": "add", "last_day": "greatest"}}
 )
 from eventgen import make_events
-from {package} import config, prepare, queue, store
+from {package} import config, prepare, queue_protocol, store
 from {package}.output import Batch
 from {package}.validate import Rows
 
@@ -135,7 +135,7 @@ def pair(i):
 
 
 def save(indexes):
-    jobs = [queue.Job(f"0-{{i}}", json.dumps(events[i]).encode(), 1) for i in indexes]
+    jobs = [queue_protocol.Job(f"0-{{i}}", json.dumps(events[i]).encode(), 1) for i in indexes]
     rows = prepare.prepare(jobs).batch.rows  # the job rows transform keeps
     kept = [i for i in indexes if events[i][KEY] in set(rows.keys)]
     columns = {{"job": [events[i][KEY] for i in kept]}}
