@@ -209,7 +209,10 @@ class Bench:
         config = __import__(f"{self.package}.config", fromlist=["load"]).load()
         store_module = __import__(f"{self.package}.store", fromlist=["Store"])
         prepare = __import__(f"{self.package}.prepare", fromlist=["prepare"]).prepare
-        job = __import__(f"{self.package}.queue", fromlist=["Job"]).Job
+        try:  # Job is in queue_protocol.py since queue.py was split by audience (issue 22)
+            job = __import__(f"{self.package}.queue_protocol", fromlist=["Job"]).Job
+        except ModuleNotFoundError:  # an older bake
+            job = __import__(f"{self.package}.queue", fromlist=["Job"]).Job
         jobs = [job(f"0-{i}", p, 0) for i, p in enumerate(self.payloads)]
         # What the worker's store thread saves (job rows and output tables), prepared beforehand: not timed.
         # (Prepared's first field: `.batch`, called `.rows` in older bakes)

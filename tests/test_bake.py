@@ -53,6 +53,8 @@ def expected_paths(answers: dict[str, Any], package: str) -> dict[str, bool]:
         "preflight/__main__.py": False,
         f"{package}/__init__.py": True,
         f"{package}/__main__.py": True,
+        f"{package}/lua/read.lua": True,  # the queue's Lua scripts (copied as they are: _copy_without_render)
+        f"{package}/lua/lib/entry.lua": True,
         ".python-version": answers["python_version_file"] == ".python-version",
         "runtime.txt": answers["python_version_file"] == "runtime.txt",
         ".github/workflows/ci.yml": answers["use_github_actions"],

@@ -21,7 +21,9 @@ import redis
 from . import config as config_module
 from . import logs, store
 from .contract import ResultStore, StoreError
-from .queue import Limits, Queue, connect
+from .queue_operator import Operator
+from .queue_producer import Producer
+from .queue_protocol import Limits, connect, ensure_group
 from .validate import Invalid, check_payload, set_unknown_fields
 
 if TYPE_CHECKING:  # the worker imports the transform's libraries: only the worker command loads it
@@ -189,7 +191,7 @@ def refusal(payload: bytes, limit: int) -> str | None:
     return None
 
 
-def enqueue(queue: Queue, name: str, out: IO[str], progress: Progress | None = None) -> int:
+def enqueue(queue: Producer, name: str, out: IO[str], progress: Progress | None = None) -> int:
     """Queue every valid line, in chunks as the file is read, showing progress; report each refused line with
     its number and reason; exit 1 if any was refused. A Redis error or Ctrl-C part-way raises EnqueueStopped
     with what was queued and the line to resume from."""
@@ -236,7 +238,7 @@ def enqueue(queue: Queue, name: str, out: IO[str], progress: Progress | None = N
     return 1 if shown.refused else 0
 
 
-def status(queue: Queue, as_json: bool, out: IO[str], gone_after: float | None = None) -> int:
+def status(queue: Operator, as_json: bool, out: IO[str], gone_after: float | None = None) -> int:
     report = queue.status(gone_after)
     if as_json:
         out.write(logs.mask(json.dumps(report)) + "\n")
@@ -277,7 +279,7 @@ def status(queue: Queue, as_json: bool, out: IO[str], gone_after: float | None =
     return 0
 
 
-def dead(queue: Queue, action: str, out: IO[str]) -> int:
+def dead(queue: Operator, action: str, out: IO[str]) -> int:
     if action == "list":
         for record in queue.dead_letters():
             out.write(logs.mask(json.dumps(record)) + "\n")
@@ -301,7 +303,7 @@ def migrate(settings: config_module.Config) -> int:
     results: ResultStore = store.Store(settings, application_name="migrate")
     try:
         applied = results.migrate()
-        Queue(connect(settings), settings.queue_name).ensure_group()
+        ensure_group(connect(settings), settings.queue_name)
     finally:
         results.close()
     logs.info("migrated", queue=settings.queue_name, applied=",".join(applied) or "none")
@@ -310,10 +312,11 @@ def migrate(settings: config_module.Config) -> int:
 
 def build_worker(settings: config_module.Config, install_signals: bool = True) -> Worker:
     """The worker the Procfile runs: this queue, and the store the project was baked with."""
+    from .queue_consumer import Consumer
     from .worker import Worker, worker_id
 
     name = worker_id()
-    queue = Queue(connect(settings), settings.queue_name, Limits.of(settings))
+    queue = Consumer(connect(settings), settings.queue_name, Limits.of(settings))
     results = store.Store(settings, application_name=name)
     return Worker(settings, queue=queue, store=results, name=name, install_signals=install_signals)
 
@@ -326,8 +329,9 @@ def run(args: argparse.Namespace, settings: config_module.Config) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     if command == "migrate":
         return migrate(settings)
-    queue = Queue(connect(settings), settings.queue_name, Limits.of(settings))
+    client, limits = connect(settings), Limits.of(settings)
     if command == "enqueue":
+        queue = Producer(client, settings.queue_name, limits)
         progress = Progress(input_size(args.file), sys.stderr, is_terminal=sys.stderr.isatty())
         try:
             return enqueue(queue, args.file, sys.stdout, progress)
@@ -336,9 +340,10 @@ def run(args: argparse.Namespace, settings: config_module.Config) -> int:
             logs.error("enqueue_stopped", queue=queue.name, **where)
             sys.stderr.write(stopped_message(__package__ or "worker", args.file, stopped))
             return 130 if stopped.why.startswith("interrupted") else 1
+    operator = Operator(client, settings.queue_name, limits)
     if command == "status":
-        return status(queue, args.json, sys.stdout, gone_after=settings.claim_idle_seconds)
-    return dead(queue, args.action, sys.stdout)
+        return status(operator, args.json, sys.stdout, gone_after=settings.claim_idle_seconds)
+    return dead(operator, args.action, sys.stdout)
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:

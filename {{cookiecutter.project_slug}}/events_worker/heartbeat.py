@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from . import logs
-from .queue import WORKER_FORGET_SECONDS, Queue
+from .queue_consumer import WORKER_FORGET_SECONDS, Consumer
 
 
 class Heartbeat(threading.Thread):
@@ -18,7 +18,7 @@ class Heartbeat(threading.Thread):
 
     def __init__(
         self,
-        queue: Queue,
+        queue: Consumer,
         worker_id: str,
         interval: float,
         holding: Callable[[], list[str]],

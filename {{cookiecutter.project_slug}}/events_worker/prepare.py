@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from .output import Batch, check_names, columns_for, missing
-from .queue import Job
+from .queue_protocol import Job
 from .schema import FIELDS, KEY, STORED, TYPES, Event
 from .transform import transform
 from .validate import Invalid, Rows, check_batch, check_payload, columns_of

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from .output import Batch, check_names, columns_for, missing
-from .queue import Job
+from .queue_protocol import Job
 from .schema import KEY, STORED, Event
 from .transform import transform
 from .validate import Invalid, Rows, check_batch, check_payload

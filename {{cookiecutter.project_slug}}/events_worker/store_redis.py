@@ -27,7 +27,7 @@ from .contract import ResultStore, SchemaNotReady
 from .environment import Setting
 from .faults import Diagnosis, diagnose_redis
 from .output import Batch, units
-from .queue import Keys, connect
+from .queue_protocol import Keys, connect
 from .schema import JOB, JOB_TABLE, KEY, OUTPUTS, STORED, decimals_of, types_of
 
 # The version of the layout above. Change it, with code that converts or tolerates the old values, whenever

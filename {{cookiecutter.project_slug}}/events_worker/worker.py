@@ -38,7 +38,8 @@ from .contract import ResultStore, SchemaNotReady
 from .faults import Diagnosis, Fault
 from .heartbeat import Heartbeat
 from .prepare import Prepared, prepare
-from .queue import Job, Limits, Queue, connect
+from .queue_consumer import Consumer
+from .queue_protocol import Job, Limits, connect
 from .schema import KEY
 from .shutdown import Shutdown
 from .validate import UTC
@@ -114,7 +115,7 @@ class Worker:
         self,
         config: Config,
         *,
-        queue: Queue,
+        queue: Consumer,
         store: ResultStore,
         name: str = "",
         install_signals: bool = True,
@@ -138,7 +139,7 @@ class Worker:
         self.deferrals = 0  # lone jobs deferred in a row without proof: their retry delay grows
         self.crashed = False
         self.heartbeat = Heartbeat(
-            Queue(connect(config), config.queue_name, limits),
+            Consumer(connect(config), config.queue_name, limits),
             self.id,
             config.heartbeat_seconds,
             self.held,
@@ -329,7 +330,7 @@ class Worker:
 
     def maintain(self) -> None:
         """Move due retries back to the queue, then take over jobs of dead workers: in batches the first time,
-        alone when taken over before (see Queue.claim)."""
+        alone when taken over before (see Consumer.claim)."""
         self.queue.trim()
         promoted = self.queue.promote()
         if promoted:

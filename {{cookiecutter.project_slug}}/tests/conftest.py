@@ -238,9 +238,17 @@ class Services:
     # --- queue and results --------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        from events_worker.queue import Queue
+        from events_worker.queue_operator import Operator
+        from events_worker.queue_protocol import Limits
 
-        return Queue(self.redis, self.queue_name).status()
+        return Operator(self.redis, self.queue_name, Limits.of(self.config())).status()
+
+    def producer(self) -> Any:
+        """A producer on this test's queue (with its settings' limits): for jobs `enqueue` would refuse."""
+        from events_worker.queue_producer import Producer
+        from events_worker.queue_protocol import Limits
+
+        return Producer(self.redis, self.queue_name, Limits.of(self.config()))
 
     def drained(self, dead: int | None = 0) -> bool:
         """Nothing queued, in flight or waiting to retry, and exactly `dead` dead letters (None: any)."""

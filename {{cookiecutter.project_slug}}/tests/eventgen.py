@@ -25,7 +25,7 @@ import msgspec
 
 from events_worker.output import combine
 from events_worker.prepare import prepare
-from events_worker.queue import Job
+from events_worker.queue_protocol import Job
 from events_worker.schema import KEY, OUTPUTS, Event, decimals_of, types_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=datetime.fromisoformat("2000-01-01T00:00:00+00:00").tzinfo)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from events_worker import cli, store, worker
 from events_worker.output import Batch
-from events_worker.queue import Job
+from events_worker.queue_protocol import Job
 
 POISON = os.environ.get("TEST_POISON", "").encode()
 FAIL = os.environ.get("TEST_FAIL", "").encode()

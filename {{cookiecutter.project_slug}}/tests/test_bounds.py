@@ -15,7 +15,6 @@ from conftest import Services, wait_until
 from eventgen import lines, make_events
 from test_worker import assert_stored_exactly_once
 
-from events_worker.queue import Queue
 from events_worker.schema import KEY
 
 INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
@@ -39,7 +38,7 @@ def test_memory_is_bounded_by_bytes_not_entries(services: Services) -> None:
     worker's peak stays under 300 MiB because a read stops at READ_MAX_BYTES."""
     events = make_events(150, seed=301)
     big = [json.dumps({**event, "note": "x" * 900_000}).encode() for event in events]
-    Queue(services.redis, services.queue_name).enqueue(big, chunk=10)
+    services.producer().enqueue(big, chunk=10)
     worker = services.start_worker(BATCH_SIZE="2000")
     wait_until(services.drained, 120, what="150 large jobs stored")
     peak = peak_rss_mib(worker.pid)

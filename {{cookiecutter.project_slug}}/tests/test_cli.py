@@ -108,7 +108,7 @@ def test_unreachable_redis_is_one_clear_line_without_password() -> None:
 
 
 def test_rediss_settings_reach_the_client() -> None:
-    from events_worker.queue import connect
+    from events_worker.queue_protocol import connect
 
     for reqs in ("none", "required"):
         env = {"REDIS_URL": "rediss://:pw@example.com:6380/0", "REDIS_SSL_CERT_REQS": reqs}
@@ -212,9 +212,7 @@ def test_status_json_shape(services: Services) -> None:
 
 
 def test_dead_letters_list_requeue_purge(services: Services) -> None:
-    from events_worker.queue import Queue
-
-    queue = Queue(services.redis, services.queue_name)
+    queue = services.producer()
     queue.ensure_group()
     queue.enqueue([json.dumps(invalid("d1")).encode(), b"{oops"])
     with services.worker_thread():

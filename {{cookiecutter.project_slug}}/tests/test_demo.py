@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from test_worker import assert_stored_exactly_once
 
 from events_worker.prepare import prepare
-from events_worker.queue import Job
+from events_worker.queue_protocol import Job
 from events_worker.schema import MAX_TEXT
 from events_worker.validate import Invalid, check_payload
 
@@ -251,13 +251,13 @@ def test_a_job_stored_before_adds_nothing_to_the_demo_table(services: Services) 
     """Each output table gets its writes from the declaration, applied only for the jobs just inserted."""
     import json
 
-    from events_worker import prepare, queue, store
+    from events_worker import prepare, queue_protocol, store
 
     a, b, c = make_events(3, seed=4)
 
     def batch(*events: dict[str, Any]) -> Any:
         """The batch the worker would store for these events (transform included)."""
-        jobs = [queue.Job(f"0-{i}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
+        jobs = [queue_protocol.Job(f"0-{i}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
         return prepare.prepare(jobs).batch
 
     for event, amount in ((a, 1.5), (b, 2.0), (c, 4.0)):

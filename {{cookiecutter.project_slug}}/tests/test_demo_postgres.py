@@ -29,7 +29,7 @@ schema.OUTPUTS["seen"] = schema.Table(
     Seen, key=("account",), merge={{"first_amount": "first", "lowest": "least"}}
 )
 from eventgen import make_events
-from {package} import config, prepare, queue, store
+from {package} import config, prepare, queue_protocol, store
 from {package}.output import Batch
 from {package}.validate import Rows
 
@@ -39,7 +39,7 @@ s = store.Store(config.load())
 def save(events, amounts):
     for event, amount in zip(events, amounts):
         event.update(account="x", amount=amount)
-    jobs = [queue.Job(f"0-{{i}}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
+    jobs = [queue_protocol.Job(f"0-{{i}}", json.dumps(e).encode(), 1) for i, e in enumerate(events)]
     rows = prepare.prepare(jobs).batch.rows
     seen = {{"job": [e["id"] for e in events], "account": ["x"] * len(events), "first_amount": amounts}}
     seen.update(lowest=amounts, note=[str(a) for a in amounts])

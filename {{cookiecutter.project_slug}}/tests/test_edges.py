@@ -22,7 +22,6 @@ from eventgen import expected, invalid, lines, make_events
 from test_worker import assert_stored_exactly_once
 
 from events_worker import logs
-from events_worker.queue import Queue
 from events_worker.schema import KEY
 
 INSTRUMENTED = [sys.executable, str(Path(__file__).with_name("instrumented_worker.py"))]
@@ -187,7 +186,7 @@ def test_oversized_payloads_are_refused_and_dead_lettered_as_a_prefix(services: 
 
 def test_dead_letters_are_bounded_by_bytes_loudly_and_stay_requeueable(services: Services) -> None:
     bad = [json.dumps({**invalid(f"bad-{i}"), "pad": "p" * 1000}).encode() for i in range(300)]
-    Queue(services.redis, services.queue_name).enqueue(bad)
+    services.producer().enqueue(bad)
     env = {"DEAD_LETTER_MAX_COUNT": "1000", "DEAD_LETTER_MAX_BYTES": "65536", "PAYLOAD_MAX_BYTES": "16384"}
     with captured_logs() as out, services.worker_thread(**env):
         wait_until(lambda: services.drained(dead=None), 60, what="drained")
@@ -226,7 +225,7 @@ def test_redis_at_maxmemory_never_crashes_and_drains_when_memory_returns(
         events = make_events(1000, seed=106)
         bad = [json.dumps(invalid("bad-1")).encode(), b"{oops"]
         services.cli("enqueue", "-", input=lines(events)).check_returncode()
-        Queue(services.redis, services.queue_name).enqueue(bad)
+        services.producer().enqueue(bad)
         admin.config_set("maxmemory", "1")  # full again, with work queued
         with captured_logs() as out, services.worker_thread() as worker:
             wait_until(lambda: "reason=redis_oom" in out.getvalue(), 30, what="the worker meets it")

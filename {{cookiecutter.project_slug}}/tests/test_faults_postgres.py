@@ -29,7 +29,7 @@ def test_postgres_errors_by_sqlstate(services: StoreServices) -> None:
             conn.close()
 
     from events_worker.prepare import prepare
-    from events_worker.queue import Job
+    from events_worker.queue_protocol import Job
     from events_worker.schema import JOB_TABLE
     from events_worker.store import Store
 

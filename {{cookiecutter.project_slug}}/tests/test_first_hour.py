@@ -16,7 +16,8 @@ from conftest import PACKAGE, PROJECT, Services
 from eventgen import lines, make_events
 
 from events_worker import cli, config
-from events_worker.queue import Limits, Queue
+from events_worker.queue_producer import Producer
+from events_worker.queue_protocol import Limits
 from events_worker.schema import KEY
 
 
@@ -53,8 +54,9 @@ def test_load_dotenv_keeps_what_the_environment_sets(tmp_path: Path) -> None:
     assert config.load_dotenv({}, tmp_path / "missing") == []
 
 
-def queue_of(services: Services) -> Queue:
-    return Queue(redis.Redis.from_url(services.redis_url), services.queue_name, Limits.of(services.config()))
+def queue_of(services: Services) -> Producer:
+    client = redis.Redis.from_url(services.redis_url)
+    return Producer(client, services.queue_name, Limits.of(services.config()))
 
 
 def test_enqueue_shows_a_bar_on_a_terminal(services: Services, tmp_path: Path) -> None:
@@ -84,7 +86,7 @@ def test_enqueue_logs_progress_when_not_a_terminal(
 class FullAfter:
     """A queue whose Redis fills after `chunks` pipelines (redis-py names the failed command, payload too)."""
 
-    def __init__(self, queue: Queue, chunks: int) -> None:
+    def __init__(self, queue: Producer, chunks: int) -> None:
         self.queue, self.chunks = queue, chunks
 
     def __getattr__(self, name: str) -> Any:

@@ -85,7 +85,7 @@ schema.OUTPUTS["pairs"] = schema.Table(
     Pair, key=("bucket", "day"), merge={{"total": "add", "jobs": "add", "last_day": "greatest"}}
 )
 from eventgen import make_events
-from {package} import config, prepare, queue, store
+from {package} import config, prepare, queue_protocol, store
 from {package}.output import Batch
 from {package}.validate import Rows
 
@@ -102,7 +102,7 @@ def pair(i):
 
 
 def save(indexes):
-    jobs = [queue.Job(f"0-{{i}}", json.dumps(events[i]).encode(), 1) for i in indexes]
+    jobs = [queue_protocol.Job(f"0-{{i}}", json.dumps(events[i]).encode(), 1) for i in indexes]
     rows = prepare.prepare(jobs).batch.rows  # the job rows transform keeps
     kept = [i for i in indexes if events[i][KEY] in set(rows.keys)]
     columns = {{"job": [events[i][KEY] for i in kept]}}

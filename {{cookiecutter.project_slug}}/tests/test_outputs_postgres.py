@@ -12,12 +12,12 @@ def test_a_batch_encoded_once_is_stored_whole_when_saved_again_after_a_failure(
     """The worker encodes a batch once and saves it again after a pause: the encoding must be reusable."""
     import psycopg2
 
-    from events_worker import prepare, queue, store
+    from events_worker import prepare, queue_protocol, store
     from events_worker.schema import JOB_TABLE
 
     events = make_events(300, seed=9)
     payloads = lines(events).splitlines()
-    jobs = [queue.Job(f"0-{i}", payload, 1) for i, payload in enumerate(payloads)]
+    jobs = [queue_protocol.Job(f"0-{i}", payload, 1) for i, payload in enumerate(payloads)]
     saver = store.Store(services.config())
     try:
         batch = saver.encode(prepare.prepare(jobs).batch)

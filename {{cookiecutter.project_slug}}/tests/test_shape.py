@@ -7,7 +7,6 @@ import json
 from conftest import Services, wait_until
 from eventgen import expected, lines, make_events
 
-from events_worker.queue import Queue
 from events_worker.schema import FIELDS, KEY, Event
 
 NEWER = {**make_events(1, prefix="newer")[0], "promo_code": "X"}  # a field the schema does not declare
@@ -30,7 +29,7 @@ def test_unknown_fields_refused_in_strict_mode_on_every_path(services: Services)
     result = services.cli("enqueue", "-", input=lines([NEWER]), UNKNOWN_FIELDS="refuse")
     assert result.returncode == 1 and "queued=0" in result.stdout and reason in result.stdout
     events = make_events(50, seed=41)
-    Queue(services.redis, services.queue_name).enqueue([json.dumps(e).encode() for e in [*events, NEWER]])
+    services.producer().enqueue([json.dumps(e).encode() for e in [*events, NEWER]])
     services.start_worker(UNKNOWN_FIELDS="refuse")
     wait_until(lambda: services.drained(dead=1), 60, what="the strange job dead")
     (dead,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]

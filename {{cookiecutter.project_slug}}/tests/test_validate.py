@@ -11,7 +11,7 @@ from conftest import Services, wait_until
 from eventgen import FIELDS, OTHER, event, expected, invalid, make_events
 
 from events_worker.prepare import prepare
-from events_worker.queue import Job, Queue
+from events_worker.queue_protocol import Job
 from events_worker.schema import KEY, TEXT_FIELDS, Event, exact, exact_of
 from events_worker.validate import Invalid, check_payload
 
@@ -117,7 +117,7 @@ def test_money_with_one_decimal_too_many_is_a_dead_letter_with_its_reason(servic
         assert refused.returncode == 1 and f"{name} has more than {decimals} decimals" in refused.stdout
     if not payloads:
         return  # no field of this shape declares digits and decimals: exact() above is the whole rule
-    Queue(services.redis, services.queue_name).enqueue(payloads)
+    services.producer().enqueue(payloads)
     with services.worker_thread():
         wait_until(lambda: services.drained(dead=len(payloads)), 60, what="the jobs dead-lettered")
     errors = sorted(json.loads(line)["error"] for line in services.cli("dead", "list").stdout.splitlines())

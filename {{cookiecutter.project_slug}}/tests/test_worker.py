@@ -36,11 +36,9 @@ def test_end_to_end_with_duplicates_and_bad_jobs(services: Services) -> None:
     other = {**events[6], KEY: events[5][KEY]}  # a redelivery of events[5] with other content: first wins
     duplicates = [*events[:200], other]
     bad = [json.dumps(invalid("bad-1")).encode(), b"{truncated"]
-    from events_worker.queue import Queue
-
     result = services.cli("enqueue", "-", input=lines(events + duplicates))
     assert result.returncode == 0 and "queued=3201" in result.stdout
-    Queue(services.redis, services.queue_name).enqueue(bad)  # a producer that skipped validation
+    services.producer().enqueue(bad)  # a producer that skipped validation
     worker = services.start_worker()
     wait_until(lambda: services.drained(dead=2), 60, what="queue drained")
     assert_stored_exactly_once(services, events)
