@@ -55,8 +55,8 @@ def choose_files(answers: Mapping[str, Any], project: Path) -> None:
     Imports follow: every `.py` of the bake names the package and its modules as the bake has them. A
     re-render by cruft runs this too, so that `cruft diff` compares like with like.
     """
-    if not (project / STAND_IN).is_dir():  # already done (the hook run again on a bake)
-        return
+    if not any((project / alternative).exists() for _, _, alternative in ALTERNATIVES):
+        return  # already done: the hook run again on a bake
     names = {STAND_IN: str(answers["__package_name"])}
     for answer, name, alternative in ALTERNATIVES:
         if answers.get(answer):

@@ -315,7 +315,8 @@ def test_the_make_it_yours_walkthrough(bake: Any, services: Services, variant: s
 
 # --- The orders change: a team replaces the demo on day 1 and adds a column a month later ------------------
 # Day 1 touches the team's logic only: schema.py (the shape and the tables), transform.py, one migration;
-# the demo's own tests (tests/test_demo.py) are deleted. Every other baked test must pass unchanged.
+# the demo's own tests (tests/test_demo.py, and test_demo_postgres.py with PostgreSQL) are deleted. Every other
+# baked test must pass unchanged.
 ORDERS_SCHEMA = [
     ("from datetime import datetime, tzinfo\n", "from datetime import date, datetime, tzinfo\n"),
     (
@@ -492,11 +493,15 @@ def test_the_orders_change_touches_only_the_teams_logic_and_nox_stays_green(
     (package / "transform.py").write_text(transform)
     if use_postgres:
         (package / "migrations" / "0002_orders.sql").write_text(ORDERS_MIGRATION)
-    (root / "tests" / "test_demo.py").unlink()
+    demo = sorted((root / "tests").glob("test_demo*.py"))
+    assert [p.name for p in demo] == ["test_demo.py"] + (["test_demo_postgres.py"] if use_postgres else [])
+    for path in demo:
+        path.unlink()
     git(root, "add", "-A")
     changed = git(root, "diff", "--cached", "--numstat", "HEAD").splitlines()
     files = {line.split("\t")[2]: int(line.split("\t")[0]) for line in changed}
-    files.pop("tests/test_demo.py")
+    for path in demo:
+        files.pop(f"tests/{path.name}")
     logic = {f"{package.name}/schema.py", f"{package.name}/transform.py"}
     if use_postgres:
         logic.add(f"{package.name}/migrations/0002_orders.sql")

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from .output import Batch, check_names, columns_for, missing
 from .queue_protocol import Job
 from .schema import KEY, STORED, Event
-from .transform import transform
+from .transform_plain import transform
 from .validate import Invalid, Rows, check_batch, check_payload
 
 
