@@ -48,7 +48,7 @@ def lock_name(python: str, postgres: bool, pandas: bool) -> str:
     return f"py{python}" + ("-postgres" if postgres else "") + ("-pandas" if pandas else "") + ".txt"
 
 
-RENDER_REQUIREMENTS_IN = """
+RENDER_TEMPLATE = """
 import json, sys, jinja2
 source, target, answers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 with open(source) as f, open(target, "w") as out:
@@ -63,7 +63,7 @@ def render_requirements_in(session: nox.Session, target: Path, postgres: bool, p
     """
     source = PROJECT / "requirements.in"
     answers = json.dumps({"use_postgres": postgres, "use_pandas": pandas})
-    session.run("python", "-c", RENDER_REQUIREMENTS_IN, str(source), str(target), answers, silent=True)
+    session.run("python", "-c", RENDER_TEMPLATE, str(source), str(target), answers, silent=True)
 
 
 def compile_locks(session: nox.Session, out_dir: Path, *, upgrade: bool, stack: str = LOCK_STACK) -> None:
@@ -171,6 +171,41 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", *paths)
     session.run("mypy")
     session.run("mypy", "--config-file", str(CHECKER / "pyproject.toml"), str(CHECKER / "src"))
+
+
+DEFAULT_PYTHON: str = TEMPLATE_CONTEXT["python_version"][0]
+
+
+@nox.session(default=True, name="template-sources", python=PYTHONS.find_python(DEFAULT_PYTHON) or DEFAULT_PYTHON)
+def template_sources(session: nox.Session) -> None:
+    """Ruff and mypy --strict over every `.py` of the bake as it sits in the template (both stores' twins).
+
+    The settings are the default bake's own pyproject.toml, rendered, so that one home holds them; the
+    package is there under its stand-in name (`events_worker`, which the post-generation hook renames).
+    """
+    if PYTHONS.find_python(DEFAULT_PYTHON) is None:
+        not_verified(session, DEFAULT_PYTHON, f"no Python {DEFAULT_PYTHON}: the template's sources were not checked")
+    session.install("jinja2")
+    config = Path(session.create_tmp()).resolve() / "baked-config"
+    shutil.rmtree(config, ignore_errors=True)
+    shutil.copytree(PROJECT / "vendor", config / "vendor")  # the lock's `--find-links vendor`
+    shutil.copy(LOCKS / lock_name(DEFAULT_PYTHON, True, True), config / "requirements.txt")
+    answers = json.dumps(
+        {"__package_name": "events_worker", "python_version": DEFAULT_PYTHON, "use_postgres": True, "use_pandas": True}
+    )
+    for name in ("pyproject.toml", "requirements-dev.txt"):
+        session.run("python", "-c", RENDER_TEMPLATE, str(PROJECT / name), str(config / name), answers, silent=True)
+    session.chdir(config)
+    session.install("-r", "requirements.txt")
+    session.install("-r", "requirements-dev.txt", "nox")
+    session.chdir(PROJECT)
+    settings = str(config / "pyproject.toml")
+    session.run("ruff", "check", "--no-cache", "--config", settings, ".")
+    session.run("ruff", "format", "--check", "--no-cache", "--config", settings, ".")
+    session.run(
+        "mypy", "--config-file", settings, "--cache-dir", str(config / "mypy"), "--explicit-package-bases",
+        "events_worker", "tests", "noxfile.py", env={"MYPYPATH": "tests"},
+    )  # fmt: skip
 
 
 @nox.session(default=True)
