@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -233,3 +234,41 @@ def test_post_gen_hook_keeps_the_bake_when_the_index_is_unreachable(bake: Any) -
     assert result.returncode == 0, result.stdout + result.stderr
     assert "not run" in result.stdout
     assert "nox -s preflight" in result.stdout
+
+
+def template_copy(tmp_path: Path) -> Path:
+    """The template's package and tests as they sit (stand-in name, both twins of each variant)."""
+    project = tmp_path / "my-app"
+    for folder in (post_gen_project.STAND_IN, "tests"):
+        shutil.copytree(ROOT / "{{cookiecutter.project_slug}}" / folder, project / folder)
+    return project
+
+
+@pytest.mark.parametrize("postgres", [True, False])
+def test_choose_files_keeps_one_twin_each_renamed_with_its_imports(tmp_path: Path, postgres: bool) -> None:
+    """The bake holds one store, prepare and transform, under their one name, in a package named after it;
+    every import names them so (no stand-in, no `_redis`/`_plain` name left); a second run changes nothing."""
+    project = template_copy(tmp_path)
+    twins = {alt: (project / alt).read_text() for _, _, alt in post_gen_project.ALTERNATIVES}
+    post_gen_project.choose_files(answers(__package_name="my_app", use_postgres=postgres, use_pandas=False), project)
+    package = project / "my_app"
+    assert not (project / post_gen_project.STAND_IN).exists() and (package / "cli.py").is_file()
+    sources = {p: p.read_text() for p in project.rglob("*.py")}
+    for stale in (post_gen_project.STAND_IN, "store_redis", "prepare_plain", "transform_plain", "store_support_redis"):
+        assert not [p for p, text in sources.items() if re.search(rf"\b{stale}\b", text)], stale
+    assert sorted(p.name for p in package.glob("*_*.py") if not p.name.startswith("__")) == [
+        "queue_consumer.py",
+        "queue_operator.py",
+        "queue_producer.py",
+        "queue_protocol.py",
+    ]
+    transform = twins["events_worker/transform_plain.py"]
+    assert (package / "transform.py").read_text() == transform  # the plain twin, under the one name
+    store = (package / "store.py").read_text()
+    assert ("psycopg2" in store) is postgres and (package / "migrator.py").exists() is postgres
+    tests = {p.name for p in (project / "tests").glob("test_*.py")}
+    assert any(n.endswith("_postgres.py") for n in tests) is postgres
+    assert any(n.endswith("_redis.py") for n in tests) is not postgres
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
+    post_gen_project.choose_files(answers(__package_name="my_app", use_postgres=postgres), project)
+    assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before

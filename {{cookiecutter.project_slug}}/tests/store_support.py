@@ -1,7 +1,7 @@
 """The tests' side of the PostgreSQL store: its server, a database per test run and a schema per test.
 
-The one test module that knows which store was baked, as store.py is in the package: a Redis-only bake has
-store_support_redis.py in its place, under this name. conftest.py loads it as a plugin (its fixtures).
+The one test module that knows which store was baked, as store.py is in the package (a Redis-only bake has
+the Redis store's twin under this name). conftest.py loads it as a plugin (its fixtures).
 """
 
 from __future__ import annotations
