@@ -97,7 +97,7 @@ class Outcome:
     failed: list[tuple[Job, str]] = field(default_factory=list)
     stored: int = 0
     splits: int = 0
-    saves: int = 0  # store calls that succeeded with rows in them: proof that the store works
+    saves: int = 0  # store calls that stored a job: proof that the store works
     sent: int = 0  # job rows in store calls that succeeded; sent - stored: rows whose key was already stored
     reason: str = ""  # the reason of the last failure (its diagnosis), for the pause when nothing stored
     deferred: list[tuple[Job, str]] = field(default_factory=list)  # unproven: retried, delivery not counted
@@ -467,8 +467,7 @@ class Worker:
             self.split(jobs, outcome, describe(exc), Diagnosis(Fault.JOB, "transform_error"))
             return
         try:
-            outcome.stored += self.store.save(prepared.batch)
-            outcome.sent += len(prepared.batch)
+            stored = self.store.save(prepared.batch)
         except Exception as exc:
             self.store.reset()
             diagnosis = self.diagnose(exc)
@@ -477,10 +476,12 @@ class Worker:
                 raise Paused(diagnosis, describe(exc)) from exc
             self.split(jobs, outcome, describe(exc), diagnosis)
             return
-        refused = {job.entry_id for job, _ in prepared.refused}
-        if len(refused) < len(jobs):
-            outcome.saves += 1
+        outcome.stored += stored
+        outcome.sent += len(prepared.batch)
+        if stored:  # proof that the store works: a job stored now (not a save of jobs the transform dropped,
+            outcome.saves += 1  # nor of keys stored before, which a fault on new rows would not meet)
             self.store_ok_at = time.monotonic()
+        refused = {job.entry_id for job, _ in prepared.refused}
         outcome.done.extend(job for job in jobs if job.entry_id not in refused)
         outcome.refused.extend(prepared.refused)
 

@@ -146,3 +146,37 @@ def test_an_unclassified_store_error_is_blamed_on_a_job_only_with_proof(services
     (record,) = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
     assert '"trig-1"' in record["payload"] and "refused by a trigger" in record["error"]
     assert f"event=paused reason={reason}" in out.getvalue()
+
+
+def test_jobs_the_transform_drops_are_no_proof_that_the_store_works(
+    services: StoreServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transform that drops some jobs (the README invites it: refunds, test orders …) and a constraint that
+    every stored job violates. A half of a batch that holds only dropped jobs saves no row: that proves
+    nothing about the store, so no job is blamed; the worker pauses and loses none."""
+    import hashlib
+
+    from events_worker import prepare as prepare_module
+
+    demo = prepare_module.transform
+
+    def kept(key: object) -> bool:  # the same jobs are dropped on every try, in every batch
+        return hashlib.sha1(str(key).encode()).digest()[0] % 2 == 0
+
+    def transform(events: Any) -> Any:
+        if isinstance(events, list):
+            return demo([e for e in events if kept(getattr(e, KEY))])
+        return demo(events[events[KEY].map(kept)])
+
+    monkeypatch.setattr(prepare_module, "transform", transform)
+    assert_pauses_then_drains(
+        services,
+        "every_job_failed_constraint_violation",
+        lambda: services.execute(
+            f"ALTER TABLE \"{JOB_TABLE}\" ADD COLUMN not_filled text NOT NULL DEFAULT 'web'",
+            f'ALTER TABLE "{JOB_TABLE}" ALTER COLUMN not_filled DROP DEFAULT',
+        ),
+        lambda: services.execute(f'ALTER TABLE "{JOB_TABLE}" DROP COLUMN not_filled'),
+        seed=112,
+        MAX_DELIVERIES="2",
+    )
