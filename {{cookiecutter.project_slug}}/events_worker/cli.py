@@ -20,7 +20,7 @@ import redis
 
 from . import config as config_module
 from . import logs, store
-from .contract import ResultStore, StoreError
+from .contract import ResultStore, StoreError, StoreModule
 from .queue_operator import Operator
 from .queue_producer import Producer
 from .queue_protocol import Limits, connect, ensure_group
@@ -29,6 +29,7 @@ from .validate import Invalid, check_payload, set_unknown_fields
 if TYPE_CHECKING:  # the worker imports the transform's libraries: only the worker command loads it
     from .worker import Worker
 
+STORE: StoreModule = store  # the baked store module; mypy checks it declares what config and the CLI read
 EXIT_USAGE = 2
 
 
@@ -375,6 +376,6 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except store.ERRORS as exc:  # the store's driver (PostgreSQL's): its errors, as one line
-        sys.stderr.write(f"{prog}: {store.NAME} error: {logs.mask(' '.join(str(exc).split()))}\n")
+    except STORE.ERRORS as exc:  # the store's driver (PostgreSQL's): its errors, as one line
+        sys.stderr.write(f"{prog}: {STORE.NAME} error: {logs.mask(' '.join(str(exc).split()))}\n")
         return 1

@@ -8,8 +8,10 @@ own `diagnose` (see faults.py), and the two failures a store reports for the CLI
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
+from .environment import Setting
 from .faults import Diagnosis
 from .output import Batch
 
@@ -67,4 +69,25 @@ class ResultStore(Protocol):
 
     def diagnose(self, exc: BaseException) -> Diagnosis:
         """What an error raised by this store means for the jobs in hand (see faults.Fault)."""
+        ...
+
+
+class StoreModule(Protocol):
+    """What a store module (store.py) declares beside its `Store`, for config.py and cli.py: its settings and
+    its driver's errors. cli.py assigns the module to this type, so mypy checks every variant's store.py."""
+
+    NAME: str  # "PostgreSQL", "Redis": in the CLI's one-line errors
+    ERRORS: tuple[type[Exception], ...]  # the driver's errors the CLI reports as one line
+    SETTINGS: tuple[Setting, ...]  # the environment variables the store reads (config.SETTINGS lists them)
+
+    def configure(self, values: Mapping[str, str]) -> str:
+        """The store's settings (SETTINGS' raw values) as Config.database_url; ConfigError if malformed."""
+        ...
+
+    def secrets(self, database_url: str) -> list[str]:
+        """Passwords in the store's settings, for logs.hide()."""
+        ...
+
+    def diagnose(self, exc: BaseException) -> Diagnosis:
+        """What an error raised by the store means for the jobs in hand (see faults.Fault)."""
         ...

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import signal
 import time
+from typing import Any
 
+import pytest
 from conftest import wait_until
 from eventgen import event, lines, make_events
 from store_support import StoreServices, as_role, schema_of
