@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +161,19 @@ def redis_url(servers_dir: Path) -> Iterator[str]:
 # --- per-test fixtures --------------------------------------------------------------------------------------
 
 
+class WorkerProcess(subprocess.Popen[bytes]):
+    """A worker process whose stdout and stderr go to the file `log`."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("wb") as out:
+            super().__init__(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT)
+
+    def logged(self, text: str) -> bool:
+        """Whether the log holds `text` yet."""
+        return text in self.log.read_text()
+
+
 class Services:
     """What one test runs against: its environment for worker processes, and readers of the results."""
 
@@ -176,7 +189,7 @@ class Services:
         self.env.pop("DYNO", None)
         if database_url:
             self.env["DATABASE_URL"] = database_url
-        self.workers: list[subprocess.Popen[bytes]] = []
+        self.workers: list[WorkerProcess] = []
         self.logs: list[Path] = []
 
     def config(self, **overrides: str) -> Any:
@@ -202,28 +215,34 @@ class Services:
             assert not thread.is_alive(), "the worker did not stop"
 
     def cli(
-        self, *args: str, input: bytes | None = None, timeout: float = 60, **env: str
+        self,
+        *args: str,
+        input: bytes | None = None,
+        timeout: float = 60,
+        env: Mapping[str, str] | None = None,
+        **variables: str,
     ) -> subprocess.CompletedProcess[str]:
+        """The CLI in a process, its environment the test's, then `env`, then `variables` (NAME="value")."""
         return subprocess.run(
             [sys.executable, "-m", PACKAGE, *args],
             input=input.decode() if input is not None else None,
-            env={**self.env, **env},
+            env={**self.env, **(env or {}), **variables},
             capture_output=True,
             text=True,
             timeout=timeout,
             cwd=PROJECT,
         )
 
-    def start_worker(self, argv: list[str] | None = None, **env: str) -> subprocess.Popen[bytes]:
-        """The Procfile's `worker:` command (python replaced by this interpreter), stdout to a log file."""
+    def start_worker(
+        self, argv: list[str] | None = None, env: Mapping[str, str] | None = None, **variables: str
+    ) -> WorkerProcess:
+        """The Procfile's `worker:` command (python replaced by this interpreter), stdout to a log file.
+
+        Its environment is the test's, then `env`, then `variables` (NAME="value")."""
         command = argv or procfile_command("worker")
         log = Path(tempfile.mkstemp(prefix="worker-", suffix=".log")[1])
         self.logs.append(log)
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                command, env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT
-            )
-        proc.log = log  # type: ignore[attr-defined]
+        proc = WorkerProcess(command, {**self.env, **(env or {}), **variables}, log)
         self.workers.append(proc)
         return proc
 

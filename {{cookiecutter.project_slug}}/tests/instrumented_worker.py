@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 from events_worker import cli, store, worker
 from events_worker.output import Batch
+from events_worker.prepare import Prepared
+from events_worker.prepare import prepare as original_prepare
 from events_worker.queue_protocol import Job
 
 POISON = os.environ.get("TEST_POISON", "").encode()
@@ -27,16 +29,15 @@ HANG = os.environ.get("TEST_HANG", "").encode()
 HANG_SECONDS = int(os.environ.get("TEST_HANG_MS", "5000")) / 1000
 EXIT_AFTER_SAVE = int(os.environ.get("TEST_EXIT_AFTER_SAVE", "0"))
 SAVE_SLEEP = int(os.environ.get("TEST_SAVE_SLEEP_MS", "0")) / 1000
-original_prepare = worker.prepare
 original_save = store.Store.save
 saves = 0
 SKEW = float(os.environ.get("TEST_CLOCK_SKEW_S", "0"))
 if SKEW:
     real_time = time.time
-    time.time = lambda: real_time() + SKEW  # type: ignore[assignment]
+    time.time = lambda: real_time() + SKEW
 
 
-def prepare(jobs: Sequence[Job]) -> worker.Prepared:
+def prepare(jobs: Sequence[Job]) -> Prepared:
     if POISON and any(POISON in job.payload for job in jobs):
         os._exit(9)
     if FAIL and any(FAIL in job.payload for job in jobs):
@@ -59,7 +60,9 @@ def save(self: store.Store, batch: Batch) -> int:
     return stored
 
 
-worker.prepare = prepare  # type: ignore[assignment]
+# The worker calls the `prepare` it imported into its own namespace (`from .prepare import prepare`), so that
+# name is the one to replace; worker.py does not re-export it (mypy: attr-defined), on purpose.
+worker.prepare = prepare  # type: ignore[attr-defined]
 store.Store.save = save  # type: ignore[method-assign]
 
 if __name__ == "__main__":

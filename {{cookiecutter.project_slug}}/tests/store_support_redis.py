@@ -13,6 +13,7 @@ import pytest
 from conftest import Services
 from eventgen import Stored, canon, canon_table
 
+from events_worker.queue_protocol import as_str
 from events_worker.schema import JOB_TABLE, KEY, OUTPUTS, STORED
 
 
@@ -24,7 +25,7 @@ class StoreServices(Services):
     def stored_keys(self) -> list[Any]:
         """Every stored job key (a hash: a key can only be there once)."""
         keys = self.redis.hkeys("{" + self.queue_name + "}:" + JOB_TABLE)
-        return [canon(STORED[KEY], key.decode()) for key in keys]
+        return [canon(STORED[KEY], as_str(key)) for key in keys]
 
     def stored(self) -> Stored:
         """The job keys and every output table, as eventgen.expected gives them."""
@@ -50,7 +51,7 @@ class StoreServices(Services):
         """Each column is a hash {key: value} (store_redis.py); values as Redis keeps them (bytes)."""
         prefix = "{" + self.queue_name + "}:" + name + ":"
         hashes = [self.redis.hgetall(prefix + column) for column in columns]
-        return {k.decode(): tuple(h.get(k) for h in hashes) for k in hashes[0]} if hashes else {}
+        return {as_str(k): tuple(h.get(k) for h in hashes) for k in hashes[0]} if hashes else {}
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from conftest import Services, wait_until
+from conftest import Services, WorkerProcess, wait_until
 from eventgen import lines, make_events
 from test_worker import assert_stored_exactly_once
 
@@ -29,8 +29,8 @@ def peak_rss_mib(pid: int) -> float:
     raise AssertionError("no VmHWM in /proc/<pid>/status")
 
 
-def log_of(worker: Any) -> str:
-    return str(worker.log.read_text())
+def log_of(worker: WorkerProcess) -> str:
+    return worker.log.read_text()
 
 
 def test_memory_is_bounded_by_bytes_not_entries(services: Services) -> None:
@@ -112,7 +112,9 @@ def test_a_worker_whose_clock_is_off_is_judged_by_redis_time(services: Services,
     retry_key = "{" + services.queue_name + "}:retry"
     seconds, micros = services.redis.time()
     now = seconds + micros / 1e6
-    due = [score for _, score in services.redis.zrange(retry_key, 0, -1, withscores=True)]
+    # withscores=True: (member, score) pairs, which redis-py's return type (every reply shape) does not say
+    scored = cast("list[tuple[bytes, float]]", services.redis.zrange(retry_key, 0, -1, withscores=True))
+    due = [score for _, score in scored]
     time.sleep(0.5)  # a few heartbeats
     listed = services.status()["workers"]
     shown = services.cli("status").stdout
@@ -128,8 +130,9 @@ def test_sigterm_while_paused_hands_the_batch_back(
 ) -> None:
     """Paused on a batch (every job fails), then SIGTERM: the batch goes back to the queue, never acked."""
     from events_worker import prepare as prepare_module
+    from events_worker.transform import transform as demo  # the one prepare calls
 
-    demo, broken = prepare_module.transform, threading.Event()
+    broken = threading.Event()
     broken.set()
 
     def transform(batch: Any) -> Any:

@@ -94,7 +94,7 @@ def test_any_record_is_stored_or_refused_with_a_reason(record: dict[str, Any]) -
 def test_batch_pipeline_agrees_with_the_plain_rules(records: list[dict[str, Any]]) -> None:
     jobs = jobs_of(records)
     prepared = prepare(jobs)
-    expected_rows: dict[str, tuple[str, float, int]] = {}
+    expected_rows: dict[str, tuple[str, Decimal, int]] = {}
     expected_refused: dict[str, str] = {}
     for job in jobs:
         try:
@@ -240,7 +240,7 @@ def test_a_redelivered_job_changes_no_table_not_even_a_team_aggregate(
     assert committed, "the crashed worker committed nothing"
     survivor = services.start_worker(command, BATCH_SIZE="200")
     wait_until(services.drained, 90, what="the queue drained after the crash")
-    assert "event=jobs_reclaimed" in survivor.log.read_text()  # type: ignore[attr-defined]
+    assert "event=jobs_reclaimed" in survivor.log.read_text()
     assert daily_counts(services) == expected_daily(events)
     ids = services.stored_keys()
     assert len(ids) == len(set(ids)) == 1200
@@ -278,7 +278,7 @@ def test_combine_merges_per_key_in_batch_order_for_the_given_jobs_only() -> None
     from events_worker.output import combine
     from events_worker.validate import Rows
 
-    columns = {
+    columns: dict[str, list[Any]] = {
         "job": ["a", "b", "c", "d"],
         "account": ["x", "y", "x", "x"],
         "total_amount": [1.5, 2.0, 4.0, 100.0],

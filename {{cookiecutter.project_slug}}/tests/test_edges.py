@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,9 @@ def test_a_transform_that_raises_for_every_job_pauses_and_dead_letters_nothing(
 ) -> None:
     """A deploy whose transform raises for every job (a bug, not the data): no job is blamed."""
     from events_worker import prepare as prepare_module
+    from events_worker.transform import transform as demo  # the one prepare calls
 
-    demo, broken = prepare_module.transform, threading.Event()
+    broken = threading.Event()
 
     def transform(batch: Any) -> Any:
         if broken.is_set():
@@ -102,8 +104,9 @@ def test_a_job_dead_lettered_by_a_bug_is_requeued_whole_once_fixed(
     """A valid 20 KB job, dead-lettered while other jobs stored (a transform bug on its data), comes back
     whole with `dead requeue` once the bug is fixed."""
     from events_worker import prepare as prepare_module
+    from events_worker.transform import transform as demo  # the one prepare calls
 
-    demo, fixed = prepare_module.transform, threading.Event()
+    fixed = threading.Event()
 
     def transform(batch: Any) -> Any:
         ids = batch[KEY].tolist() if hasattr(batch, "columns") else [getattr(e, KEY) for e in batch]
@@ -190,7 +193,7 @@ def test_dead_letters_are_bounded_by_bytes_loudly_and_stay_requeueable(services:
     env = {"DEAD_LETTER_MAX_COUNT": "1000", "DEAD_LETTER_MAX_BYTES": "65536", "PAYLOAD_MAX_BYTES": "16384"}
     with captured_logs() as out, services.worker_thread(**env):
         wait_until(lambda: services.drained(dead=None), 60, what="drained")
-    report = services.cli("status", "--json", **env)
+    report = services.cli("status", "--json", env=env)
     status = json.loads(report.stdout)
     dead_key = "{" + services.queue_name + "}:dead"
     kept = sum(len(v) for v in services.redis.hvals(dead_key))
@@ -198,12 +201,12 @@ def test_dead_letters_are_bounded_by_bytes_loudly_and_stay_requeueable(services:
     assert status["dead"] + status["dead_dropped"] == 300 and status["dead_near_full"]
     log = out.getvalue()
     assert "at=error event=dead_letters_dropped" in log and "entries=" in log, "never dropped silently"
-    shown = services.cli("status", **env).stdout
+    shown = services.cli("status", env=env).stdout
     assert f"dropped over the caps: {status['dead_dropped']}" in shown and "NEAR FULL" in shown
     records = [json.loads(line) for line in services.cli("dead", "list").stdout.splitlines()]
     assert len(records) == status["dead"]
     assert all(r["payload"].encode() in bad and not r["truncated"] for r in records), "whole payloads"
-    requeued = services.cli("dead", "requeue", **env).stdout
+    requeued = services.cli("dead", "requeue", env=env).stdout
     assert f"event=dead_requeued queue={services.queue_name} jobs={status['dead']}" in requeued, requeued
 
 
@@ -252,13 +255,13 @@ def test_a_slow_store_keeps_every_held_batch_alive(services: Services) -> None:
     """Stores slower than CLAIM_IDLE_SECONDS: the batch waiting for the store thread is held too."""
     events = make_events(1200, seed=107)
     slow = {"BATCH_SIZE": "100", "TEST_SAVE_SLEEP_MS": "1500"}  # CLAIM_IDLE_SECONDS is 0.6 in tests
-    workers = [services.start_worker(INSTRUMENTED, **slow) for _ in range(2)]
+    workers = [services.start_worker(INSTRUMENTED, slow) for _ in range(2)]
     for worker in workers:
-        wait_until(lambda w=worker: "worker_started" in w.log.read_text(), 60, what="worker ready")  # type: ignore[attr-defined]
+        wait_until(partial(worker.logged, "worker_started"), 60, what="worker ready")
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
     wait_until(services.drained, 120, what="drained by two slow workers")
     assert_stored_exactly_once(services, events)
-    logs_ = [w.log.read_text() for w in workers]  # type: ignore[attr-defined]
+    logs_ = [w.log.read_text() for w in workers]
     for worker in workers:
         worker.send_signal(signal.SIGTERM)
     assert not any("job_reclaimed" in log for log in logs_), "a live worker's batch was taken over"
@@ -281,7 +284,7 @@ def never_printed(services: Services, hostile: dict[str, str]) -> None:
     secret (SECRET<n>, p@ss) and no traceback."""
     for name, value in hostile.items():
         for argv in (["status"], ["enqueue", "-"], ["dead", "list"], ["migrate"]):
-            result = services.cli(*argv, input=b"", timeout=60, **{name.strip(): value})
+            result = services.cli(*argv, input=b"", timeout=60, env={name.strip(): value})
             printed = result.stdout + result.stderr
             assert "Traceback" not in printed, printed
             assert "SECRET" not in printed and "p@ss" not in printed, (argv, value, printed)

@@ -28,10 +28,10 @@ def test_database_secrets_never_printed(services: StoreServices) -> None:
         },
     )
     worker = services.start_worker(DATABASE_URL="postgresql://u:p@ss-SECRET7@127.0.0.1:1/db")
-    wait_until(lambda: "event=paused" in worker.log.read_text(), 30, what="the worker to pause")  # type: ignore[attr-defined]
+    wait_until(lambda: "event=paused" in worker.log.read_text(), 30, what="the worker to pause")
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(20) == 0
-    log = worker.log.read_text()  # type: ignore[attr-defined]
+    log = worker.log.read_text()
     assert "reason=database_unreachable" in log and "SECRET7" not in log and "p@ss" not in log
 
 

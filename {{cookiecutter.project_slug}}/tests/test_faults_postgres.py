@@ -86,7 +86,8 @@ def test_transient_postgres_faults_are_systemic(services: StoreServices) -> None
             waiter.join(10)
         reasons = {(diagnose(e).fault, diagnose(e).reason) for e in errors}
         assert (Fault.SYSTEMIC, "deadlock") in reasons, [str(e) for e in errors]
-        one.rollback(), two.rollback()
+        one.rollback()
+        two.rollback()
         one.set_session(isolation_level="SERIALIZABLE")
         two.set_session(isolation_level="SERIALIZABLE")
         with one.cursor() as a, two.cursor() as b:  # write skew under SERIALIZABLE
@@ -102,7 +103,8 @@ def test_transient_postgres_faults_are_systemic(services: StoreServices) -> None
             b.execute("SET statement_timeout = '50ms'")
             assert diagnosis_of(lambda: b.execute("SELECT pg_sleep(1)")) == (Fault.SYSTEMIC, "query_canceled")
     finally:
-        one.close(), two.close()
+        one.close()
+        two.close()
 
 
 def _catch(errors: list[BaseException], cur: Any, statement: str) -> None:

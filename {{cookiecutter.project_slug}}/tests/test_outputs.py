@@ -37,7 +37,12 @@ def test_combine_with_a_two_column_key_when_no_job_of_the_batch_is_new(monkeypat
     table = schema.Table(Daily, key=("currency", "day"), merge={"total": "add"})
     monkeypatch.setitem(schema.OUTPUTS, "daily", table)
     jobs = ["a", "b", "c"]
-    columns = {"job": jobs, "currency": ["EUR", "EUR", "USD"], "day": ["d1"] * 3, "total": [1, 2, 3]}
+    columns: dict[str, list[Any]] = {
+        "job": jobs,
+        "currency": ["EUR", "EUR", "USD"],
+        "day": ["d1"] * 3,
+        "total": [1, 2, 3],
+    }
     assert output.combine("daily", Rows(columns), set()).columns == {"currency": [], "day": [], "total": []}
     merged = output.combine("daily", Rows(columns), {"a", "b", "c"}).columns
     assert merged == {"currency": ["EUR", "USD"], "day": ["d1", "d1"], "total": [3, 3]}

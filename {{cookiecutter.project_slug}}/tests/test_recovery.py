@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,10 @@ CRASH_ROUNDS = int(os.environ.get("WORKER_TEST_CRASH_ROUNDS", "3"))
 MODULE = [sys.executable, "-m", "events_worker"]
 
 
+def stored_more_than(services: Services, count: int) -> bool:
+    return len(services.stored_keys()) > count
+
+
 def test_sigkill_at_any_moment_loses_nothing_and_counts_nothing_twice(services: Services) -> None:
     events = make_events(3000, seed=21)
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
@@ -38,7 +43,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_counts_nothing_twice(services: 
         else:
             worker = services.start_worker(INSTRUMENTED, BATCH_SIZE="100", TEST_SLEEP_MS="5")
             before = len(services.stored_keys())
-            wait_until(lambda b=before: len(services.stored_keys()) > b, 60, what="progress")
+            wait_until(partial(stored_more_than, services, before), 60, what="progress")
             import time
 
             time.sleep(rng.uniform(0, 0.1))
@@ -76,8 +81,7 @@ def test_a_failing_job_is_isolated_retried_then_dead(
 ) -> None:
     from events_worker import logs
     from events_worker import prepare as prepare_module
-
-    demo = prepare_module.transform
+    from events_worker.transform import transform as demo  # the one prepare calls
 
     def transform(batch: Any) -> Any:  # the team's code, failing on some rows
         ids = batch[KEY].tolist() if hasattr(batch, "columns") else [getattr(e, KEY) for e in batch]
@@ -116,14 +120,14 @@ def test_a_hung_worker_lets_go_of_its_batch(services: Services) -> None:
     events[120][KEY] = "hang-1"
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
     fast = {"HEARTBEAT_SECONDS": "0.1", "CLAIM_IDLE_SECONDS": "0.35", "BATCH_SIZE": "50"}  # stuck after 3.5 s
-    hung = services.start_worker(INSTRUMENTED, TEST_HANG="hang-1", TEST_HANG_MS="9000", **fast)
-    wait_until(lambda: "worker_started" in hung.log.read_text(), 60, what="the worker to start")  # type: ignore[attr-defined]
-    helper = services.start_worker(**fast)
+    hung = services.start_worker(INSTRUMENTED, fast, TEST_HANG="hang-1", TEST_HANG_MS="9000")
+    wait_until(lambda: "worker_started" in hung.log.read_text(), 60, what="the worker to start")
+    helper = services.start_worker(env=fast)
     wait_until(services.drained, 30, what="the hung batch taken over")
     assert hung.poll() is None, "the hung worker is still running (and still asleep)"
     assert_stored_exactly_once(services, events)
-    assert "event=batch_stuck" in hung.log.read_text()  # type: ignore[attr-defined]
-    assert "event=jobs_reclaimed" in helper.log.read_text()  # type: ignore[attr-defined]
+    assert "event=batch_stuck" in hung.log.read_text()
+    assert "event=jobs_reclaimed" in helper.log.read_text()
 
 
 def survive_restart(
@@ -144,7 +148,7 @@ def survive_restart(
     wait_until(services.drained, 90, what=f"drained after the {backend} restart")
     assert worker.poll() is None, f"the worker died with {backend}"
     assert_stored_exactly_once(services, events)
-    assert "event=paused" in worker.log.read_text()  # type: ignore[attr-defined]
+    assert "event=paused" in worker.log.read_text()
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(20) == 0
 

@@ -42,7 +42,7 @@ def execute(url: str, sql: str) -> None:
 def test_a_worker_refuses_an_unmigrated_database_and_names_the_migration(fresh: StoreServices) -> None:
     worker = fresh.start_worker()
     assert worker.wait(60) != 0
-    log = worker.log.read_text()  # type: ignore[attr-defined]
+    log = worker.log.read_text()
     assert "event=schema_not_ready" in log and SHIPPED[0] in log and "migrate" in log
     assert fresh.query(f"SELECT to_regclass('\"{JOB_TABLE}\"')") == [(None,)], "the worker ran DDL"
 
@@ -109,8 +109,8 @@ def test_a_migration_waiting_for_a_table_lock_never_stalls_the_workers_writes(
         cur.execute(f'SELECT count(*) FROM "{JOB_TABLE}"')  # holds ACCESS SHARE until its transaction ends
     applied: list[str] = []
     migrating = connect(fresh.database_url)
-    migration = threading.Thread(target=lambda: applied.extend(migrator.migrate(migrating)), daemon=True)
-    migration.start()
+    applier = threading.Thread(target=lambda: applied.extend(migrator.migrate(migrating)), daemon=True)
+    applier.start()
     try:
         time.sleep(1.0)  # the migration is now trying (and giving up) while the reader holds its lock
         writer = connect(fresh.database_url, lock_timeout="2s")  # a worker must not queue behind the ALTER
@@ -119,7 +119,7 @@ def test_a_migration_waiting_for_a_table_lock_never_stalls_the_workers_writes(
         writer.close()
     finally:
         reader.close()  # the reader ends, whatever happened above
-        migration.join(timeout=60)
+        applier.join(timeout=60)
         migrating.close()
     assert applied == [LATER]
 

@@ -26,4 +26,4 @@ def test_the_redis_layout_version_is_recorded_and_checked(services: Services) ->
         store.close()
     worker = services.start_worker()
     assert worker.wait(60) != 0
-    assert "event=schema_not_ready" in worker.log.read_text()  # type: ignore[attr-defined]
+    assert "event=schema_not_ready" in worker.log.read_text()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from typing import Any
 
 from conftest import PACKAGE, PROJECT, Services, wait_until
@@ -44,12 +45,12 @@ def test_end_to_end_with_duplicates_and_bad_jobs(services: Services) -> None:
     assert_stored_exactly_once(services, events)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(15) == 0
-    log = worker.log.read_text()  # type: ignore[attr-defined]
+    log = worker.log.read_text()
     assert "event=worker_started" in log and "event=batch_stored" in log and "event=worker_stopped" in log
     # 201 duplicate lines; events[5] twice in one batch is one row: 200 jobs whose key was stored before,
     # counted when transform keeps their row
-    duplicates = len(expected(events[:200]).keys)
-    assert sum(int(n) for n in re.findall(r" duplicates=(\d+)", log)) == duplicates, "redeliveries counted"
+    redelivered = len(expected(events[:200]).keys)
+    assert sum(int(n) for n in re.findall(r" duplicates=(\d+)", log)) == redelivered, "redeliveries counted"
     assert re.search(r"event=job_dead key=bad-1 entry=", log), "a line about a job names its key"
     assert all(line.startswith("at=") for line in log.splitlines()), log
 
@@ -71,7 +72,7 @@ def test_sigterm_stops_quickly_with_nothing_lost(services: Services) -> None:
 
 def test_sigterm_while_idle(services: Services) -> None:
     worker = services.start_worker()
-    wait_until(lambda: "worker_started" in worker.log.read_text(), 30, what="worker ready")  # type: ignore[attr-defined]
+    wait_until(lambda: "worker_started" in worker.log.read_text(), 30, what="worker ready")
     sent = time.monotonic()
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(10) == 0 and time.monotonic() - sent < 3
@@ -81,14 +82,14 @@ def test_several_workers_share_the_queue_without_double_work(services: Services)
     events = make_events(6000, seed=13)
     workers = [services.start_worker(BATCH_SIZE="250") for _ in range(3)]
     for worker in workers:  # all ready before the work arrives, so that all can take a share
-        wait_until(lambda w=worker: "worker_started" in w.log.read_text(), 60, what="worker ready")
+        wait_until(partial(worker.logged, "worker_started"), 60, what="worker ready")
     services.cli("enqueue", "-", input=lines(events)).check_returncode()
     wait_until(services.drained, 90, what="drained by three workers")
     assert_stored_exactly_once(services, events)
     for worker in workers:
         worker.send_signal(signal.SIGTERM)
     assert [w.wait(15) for w in workers] == [0, 0, 0]
-    logs = [w.log.read_text() for w in workers]  # type: ignore[attr-defined]
+    logs = [w.log.read_text() for w in workers]
     jobs = [sum(int(n) for n in re.findall(r"event=batch_stored jobs=(\d+)", log)) for log in logs]
     assert sum(jobs) == len(events), "a job was processed twice (or not at all)"
     assert sum(1 for n in jobs if n) >= 2, "only one worker did anything"
