@@ -159,18 +159,19 @@ def test_jobs_the_transform_drops_are_no_proof_that_the_store_works(
     import hashlib
 
     from events_worker import prepare as prepare_module
+    from events_worker.transform import transform
 
-    demo = prepare_module.transform
+    demo: Any = transform  # the one prepare calls: on a DataFrame (pandas) or a list of events (plain)
 
     def kept(key: object) -> bool:  # the same jobs are dropped on every try, in every batch
         return hashlib.sha1(str(key).encode()).digest()[0] % 2 == 0
 
-    def transform(events: Any) -> Any:
+    def dropping(events: Any) -> Any:
         if isinstance(events, list):
             return demo([e for e in events if kept(getattr(e, KEY))])
         return demo(events[events[KEY].map(kept)])
 
-    monkeypatch.setattr(prepare_module, "transform", transform)
+    monkeypatch.setattr(prepare_module, "transform", dropping)
     assert_pauses_then_drains(
         services,
         "every_job_failed_constraint_violation",
