@@ -112,6 +112,7 @@ TEST_REQUIREMENTS = [
     "pytest>=8.3", "pytest-cookies>=0.7", "pytest-xdist>=3.6", "pytest-timeout>=2.3", "cookiecutter>=2.6",
     "cruft>=2.15", "jinja2>=3.1", "pyyaml>=6", "jsonschema>=4.23", "honcho>=2.0", RUFF_PIN,
     "uv>=0.5", "deptry>=0.21", "nox>=2025.2.9", "pip>=24",
+    "redis>=5", "msgspec>=0.19", "psycopg2-binary>=2.9",  # a bake's config.py, imported (its SETTINGS)
 ]  # fmt: skip
 
 # Baked projects whose own `nox` (lint, typing, preflight, tests) runs here. Together they give every Python

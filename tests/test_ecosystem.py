@@ -78,26 +78,21 @@ def read_env_example(project: Path) -> dict[str, str]:
 
 
 def read_settings(project: Path) -> list[dict[str, str]]:
-    """The worker's SETTINGS (name, default, description), read from the baked package's config module.
-
-    config.py is stdlib-only by contract, so it is loaded on its own (not through the package's __init__,
-    which imports redis and friends) in a subprocess of this interpreter.
-    """
+    """The worker's SETTINGS (name, default, description): the baked package's config module, imported (with
+    the store's own settings) in a subprocess of this interpreter, from the project folder as a dyno does."""
     package = project / project.name.replace("-", "_")
     code = (
-        "import importlib.util, json, sys\n"
-        "spec = importlib.util.spec_from_file_location(sys.argv[2] + '.config', sys.argv[1])\n"
-        "module = importlib.util.module_from_spec(spec)\n"
-        "sys.modules[spec.name] = module\n"
-        "spec.loader.exec_module(module)\n"
+        "import importlib, json, sys\n"
+        "config = importlib.import_module(sys.argv[1] + '.config')\n"
         "print(json.dumps([{'name': s.name, 'default': None if s.default is None else str(s.default),"
-        " 'description': s.description} for s in module.SETTINGS]))\n"
+        " 'description': s.description} for s in config.SETTINGS]))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, str(package / "config.py"), package.name],
+        [sys.executable, "-c", code, package.name],
         capture_output=True,
         text=True,
         check=False,
+        cwd=project,
     )
     assert result.returncode == 0, f"could not read SETTINGS from {package.name}/config.py:\n{result.stderr}"
     settings: list[dict[str, str]] = json.loads(result.stdout)

@@ -154,7 +154,7 @@ def generations() -> list[str]:
 def tests(session: nox.Session) -> None:
     """The worker's tests against real Redis and the store, four at a time (PYTEST_WORKERS to change it)."""
     install_runtime(session)
-    # Most of a test's time is waiting on a worker process, Redis or PostgreSQL, so more processes than
+    # Most of a test's time is waiting on a worker process or a server, so more processes than
     # cores pay: 99 tests took 114 s one at a time, 53 s four at a time on 2 cores. Each test has its own
     # queue and schema.
     session.run("pytest", "-n", os.environ.get("PYTEST_WORKERS", "4"), *session.posargs)

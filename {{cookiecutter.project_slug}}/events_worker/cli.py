@@ -46,7 +46,7 @@ def build_parser(prog: str) -> Parser:
     parser = Parser(prog=prog, description="Heroku worker: jobs from a Redis stream, results stored once.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.add_parser("worker", help="run the worker (the default; what the Procfile runs)")
-    commands.add_parser("migrate", help="apply pending schema migrations (release phase; safe to repeat)")
+    commands.add_parser("migrate", help="prepare the store and the queue (release phase; safe to repeat)")
     enqueue = commands.add_parser("enqueue", help="queue one job per JSON line of FILE (or - for stdin)")
     enqueue.add_argument("file", nargs="?", default="-", metavar="FILE")
     status = commands.add_parser("status", help="queue depths and workers")
@@ -300,7 +300,7 @@ def dead(queue: Operator, action: str, out: IO[str]) -> int:
 
 
 def migrate(settings: config_module.Config) -> int:
-    """The release phase: apply pending migrations, then create the consumer group."""
+    """The release phase: the store's pending schema changes (or layout), then the consumer group."""
     results: ResultStore = store.Store(settings, application_name="migrate")
     try:
         applied = results.migrate()
@@ -376,6 +376,6 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except STORE.ERRORS as exc:  # the store's driver (PostgreSQL's): its errors, as one line
+    except STORE.ERRORS as exc:  # the store's own driver's errors (none beyond Redis's for a Redis store)
         sys.stderr.write(f"{prog}: {STORE.NAME} error: {logs.mask(' '.join(str(exc).split()))}\n")
         return 1

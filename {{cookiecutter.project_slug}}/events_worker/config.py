@@ -28,7 +28,7 @@ SETTINGS: tuple[Setting, ...] = (
         "none",
         "Certificate check for rediss:// URLs: none (Heroku Redis, self-signed), optional, required.",
     ),
-    *store.SETTINGS,  # the store's own (PostgreSQL's: DATABASE_URL)
+    *store.SETTINGS,  # the store's own (store.py), e.g. the database's URL
     Setting(
         "QUEUE_NAME",
         PROJECT,

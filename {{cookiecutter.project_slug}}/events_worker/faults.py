@@ -2,7 +2,7 @@
 
 Seam shared by the queue, the stores and the worker loop. Redis errors are explained here (the queue is
 always Redis); each store explains its own through `diagnose(exc)` (see the store contract), and owns the
-tables that do it (PostgreSQL's SQLSTATEs are in store.py). The worker dead-letters only for `Fault.JOB`.
+tables that do it (in store.py). The worker dead-letters only for `Fault.JOB`.
 Classification is by what the error means (SQLSTATE class, Redis error reply), never by the module an
 exception class lives in.
 """
