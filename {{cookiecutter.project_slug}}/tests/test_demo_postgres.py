@@ -3,6 +3,7 @@ tables from before versioned migrations. Delete this file with test_demo.py when
 
 from __future__ import annotations
 
+import os
 import sys
 
 from conftest import PROJECT
@@ -14,7 +15,6 @@ import sys
 
 import msgspec
 
-sys.path.insert(0, {tests!r})
 from {package} import schema
 
 
@@ -62,8 +62,8 @@ def test_first_keeps_the_earliest_job_in_batch_order_and_least_the_lowest(servic
     )
     import subprocess
 
-    script = FIRSTS.format(package="events_worker", tests=str(PROJECT / "tests"))
-    env = {**services.env, "PYTHONPATH": str(PROJECT)}
+    script = FIRSTS.format(package="events_worker")
+    env = {**services.env, "PYTHONPATH": os.pathsep.join([str(PROJECT), str(PROJECT / "tests")])}  # eventgen
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[(5.0, 0.5, '5.0')]"

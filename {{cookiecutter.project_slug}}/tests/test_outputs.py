@@ -5,6 +5,7 @@ These tests declare their own tables or read schema.py, so they hold for any sha
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from conftest import Services
@@ -74,7 +75,6 @@ from typing import Annotated
 
 import msgspec
 
-sys.path.insert(0, {tests!r})
 from {package} import schema
 
 
@@ -155,8 +155,8 @@ def test_decimal_and_date_columns_with_a_two_column_key_stay_exact_on_redelivery
         " last_day date, PRIMARY KEY (bucket, day))"
     )
 
-    script = PAIRS.format(package="events_worker", tests=str(PROJECT / "tests"))
-    env = {**services.env, "PYTHONPATH": str(PROJECT)}
+    script = PAIRS.format(package="events_worker")
+    env = {**services.env, "PYTHONPATH": os.pathsep.join([str(PROJECT), str(PROJECT / "tests")])}  # eventgen
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
