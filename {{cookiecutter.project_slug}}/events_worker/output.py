@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
+from .queue_protocol import Job
 from .schema import JOB, KEY, OUTPUTS, STORED, decimals_of, types_of
 from .validate import Rows
 
@@ -141,3 +142,10 @@ def fold(merge: str, where: list[int], values: list[Any], size: int) -> list[Any
         old = acc[i]
         acc[i] = v if old is None else better(old, v)
     return acc
+
+
+class Prepared(NamedTuple):
+    """What a batch becomes: what to store, and the jobs refused with their reason."""
+
+    batch: Batch
+    refused: list[tuple[Job, str]]

@@ -9,43 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import pandas as pd
 
-from .output import Batch, check_names, columns_for, missing
+from .output import Batch, Prepared, check_names, columns_for, missing
 from .queue_protocol import Job
-from .schema import FIELDS, KEY, STORED, TYPES, Event
+from .schema import FIELDS, STORED, TYPES, Event
 from .transform import transform
-from .validate import Invalid, Rows, check_batch, check_payload, columns_of
+from .validate import Rows, columns_of, decode
 
 DTYPES: dict[type, str] = {float: "float64", int: "int64", bool: "bool", datetime: "datetime64[us, UTC]"}
-
-
-class Prepared(NamedTuple):
-    """What a batch becomes: what to store, and the jobs refused with their reason."""
-
-    batch: Batch
-    refused: list[tuple[Job, str]]
-
-
-def decode(jobs: Sequence[Job]) -> tuple[list[Event], list[tuple[Job, str]]]:
-    """The valid events of a batch (first of each key), and the refused jobs with their reason."""
-    events: dict[object, Event] = {}
-    refused: list[tuple[Job, str]] = []
-    valid = check_batch([job.payload for job in jobs])
-    if valid is not None:  # the usual case: every job valid
-        for event in valid:
-            events.setdefault(getattr(event, KEY), event)
-        return list(events.values()), refused
-    for job in jobs:
-        try:
-            event = check_payload(job.payload)
-        except Invalid as exc:
-            refused.append((job, str(exc)))
-            continue
-        events.setdefault(getattr(event, KEY), event)
-    return list(events.values()), refused
 
 
 def to_frame(events: list[Event]) -> pd.DataFrame:

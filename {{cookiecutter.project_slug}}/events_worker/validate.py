@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from .queue_protocol import Job
 from .schema import FIELDS, KEY, TEXT_FIELDS, TYPES, UTC, Event, decoder
 
 __all__ = ["UTC", "Event", "Invalid", "Rows", "check_payload", "reason", "set_unknown_fields"]
@@ -153,3 +154,22 @@ def check_payload(payload: bytes | str) -> Event:
             if "\x00" in getattr(event, name):
                 raise Invalid(f"{name} contains a NUL character")
     return event
+
+
+def decode(jobs: Sequence[Job]) -> tuple[list[Event], list[tuple[Job, str]]]:
+    """The valid events of a batch (first of each key), and the refused jobs with their reason."""
+    events: dict[object, Event] = {}
+    refused: list[tuple[Job, str]] = []
+    valid = check_batch([job.payload for job in jobs])
+    if valid is not None:  # the usual case: every job valid
+        for event in valid:
+            events.setdefault(getattr(event, KEY), event)
+        return list(events.values()), refused
+    for job in jobs:
+        try:
+            event = check_payload(job.payload)
+        except Invalid as exc:
+            refused.append((job, str(exc)))
+            continue
+        events.setdefault(getattr(event, KEY), event)
+    return list(events.values()), refused

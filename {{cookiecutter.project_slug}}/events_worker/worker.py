@@ -37,7 +37,8 @@ from .config import Config
 from .contract import ResultStore, SchemaNotReady
 from .faults import Diagnosis, Fault
 from .heartbeat import Heartbeat
-from .prepare import Prepared, prepare
+from .output import Prepared
+from .prepare import prepare
 from .queue_consumer import Consumer
 from .queue_protocol import Job, Limits, connect
 from .schema import KEY

@@ -17,8 +17,7 @@ import time
 from collections.abc import Sequence
 
 from events_worker import cli, store, worker
-from events_worker.output import Batch
-from events_worker.prepare import Prepared
+from events_worker.output import Batch, Prepared
 from events_worker.prepare import prepare as original_prepare
 from events_worker.queue_protocol import Job
 

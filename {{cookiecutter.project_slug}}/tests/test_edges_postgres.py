@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -98,6 +99,21 @@ def test_missing_table_pauses_and_dead_letters_nothing(services: StoreServices) 
     )
 
 
+def a_column_the_code_does_not_fill(services: StoreServices) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Break and fix: a NOT NULL column on the job table that no insert fills (a newer migration adds it)."""
+
+    def add() -> None:
+        services.execute(
+            f"ALTER TABLE \"{JOB_TABLE}\" ADD COLUMN not_filled text NOT NULL DEFAULT 'web'",
+            f'ALTER TABLE "{JOB_TABLE}" ALTER COLUMN not_filled DROP DEFAULT',
+        )
+
+    def drop() -> None:
+        services.execute(f'ALTER TABLE "{JOB_TABLE}" DROP COLUMN not_filled')
+
+    return add, drop
+
+
 def test_a_constraint_every_job_violates_pauses_and_dead_letters_nothing(services: StoreServices) -> None:
     """A newer migration adds a NOT NULL column the running code does not fill: every insert fails with
     23502 (a constraint, class 23). Not the jobs' fault: pause, and lose none even with the dead-letter caps
@@ -105,11 +121,7 @@ def test_a_constraint_every_job_violates_pauses_and_dead_letters_nothing(service
     assert_pauses_then_drains(
         services,
         "every_job_failed_constraint_violation",
-        lambda: services.execute(
-            f"ALTER TABLE \"{JOB_TABLE}\" ADD COLUMN not_filled text NOT NULL DEFAULT 'web'",
-            f'ALTER TABLE "{JOB_TABLE}" ALTER COLUMN not_filled DROP DEFAULT',
-        ),
-        lambda: services.execute(f'ALTER TABLE "{JOB_TABLE}" DROP COLUMN not_filled'),
+        *a_column_the_code_does_not_fill(services),
         seed=111,
         DEAD_LETTER_MAX_COUNT="100",
     )
@@ -175,11 +187,7 @@ def test_jobs_the_transform_drops_are_no_proof_that_the_store_works(
     assert_pauses_then_drains(
         services,
         "every_job_failed_constraint_violation",
-        lambda: services.execute(
-            f"ALTER TABLE \"{JOB_TABLE}\" ADD COLUMN not_filled text NOT NULL DEFAULT 'web'",
-            f'ALTER TABLE "{JOB_TABLE}" ALTER COLUMN not_filled DROP DEFAULT',
-        ),
-        lambda: services.execute(f'ALTER TABLE "{JOB_TABLE}" DROP COLUMN not_filled'),
+        *a_column_the_code_does_not_fill(services),
         seed=112,
         MAX_DELIVERIES="2",
     )
