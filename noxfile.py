@@ -187,8 +187,10 @@ def skipped_real_builds(report: Path) -> list[str]:
 
 @nox.session(default=True)
 def tests(session: nox.Session) -> None:
-    """Hook unit tests, the bake of every supported answer set, preflight's broken projects, ecosystem, and
-    Heroku's real classic build of six answer sets and a broken bake (tests/test_real_build.py)."""
+    """Every template test in one pytest-xdist run, Heroku's real builds (tests/test_real_build.py) included.
+
+    Hook unit tests, the bake of every supported answer set, the checker's tests and corpora, the ecosystem files,
+    and the real classic build of six answer sets and a broken bake."""
     session.install(*TEST_REQUIREMENTS)
     session.install(str(checker_wheel(session)))  # the checker's tests run the installed wheel, not its source
     workers = os.environ.get("PYTEST_WORKERS", "auto")
