@@ -38,6 +38,12 @@ def answer_id(answers: dict[str, Any]) -> str:
 SUPPORTED = [a for a in all_answer_sets() if is_distinct(a)]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist registers `xdist_group`; runs without it (`-p no:xdist`: the real_build session, the tests that
+    # run a test in a subprocess) must accept the mark too, under --strict-markers.
+    config.addinivalue_line("markers", "xdist_group(name): the pytest-xdist worker group (--dist loadgroup)")
+
+
 @pytest.fixture
 def bake(cookies: Any) -> Any:
     """Bake with the fresh-environment check and the git repository off (tests that want them turn them on;

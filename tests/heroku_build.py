@@ -61,11 +61,12 @@ class NotVerified(RuntimeError):
 
 
 def not_verified(error: NotVerified) -> NoReturn:
-    """In a pytest test: a failure under CI=true (the real build must run there), a visible skip elsewhere."""
+    """In a pytest test: a failure under CI=true (what the test needs must be there: the real build, a tool, the
+    Pythons it compares), a visible skip elsewhere. Every test that cannot verify its promise calls this one."""
     import pytest  # only tests call this; the harness itself needs no pytest
 
     if pythons.on_ci():
-        pytest.fail(f"NOT VERIFIED: {error} (CI=true: the real build and its buildpack must be here)")
+        pytest.fail(f"NOT VERIFIED: {error} (CI=true: what this test needs must be here)")
     pytest.skip(f"NOT VERIFIED: {error}")
 
 

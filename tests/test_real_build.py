@@ -7,7 +7,8 @@ release error, a worker that exits before SIGTERM or not cleanly after it, and o
 the checker does not predict with its own code. One deliberately broken bake must fail at `post_compile` with
 the checker's code: the hook is what keeps a crashing worker from being released.
 
-Marked `real_build`: `nox -s real_build` runs these one at a time (the builds share `/app`, as on Heroku).
+Marked `real_build`: the `tests` session runs them on one pytest-xdist worker, one at a time (the builds share
+`/app`, as on Heroku); `nox -s real_build` runs them alone.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import pytest
 from tests import heroku_build
 from tests.services import Services
 
-pytestmark = pytest.mark.real_build
+# In the `tests` session's pytest run (pytest-xdist, --dist loadgroup) the builds go to one worker, one after the
+# other (they share /app), while the other workers run the CPU-bound tests: a build mostly waits on PyPI.
+pytestmark = [pytest.mark.real_build, pytest.mark.xdist_group("real-build")]
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text())

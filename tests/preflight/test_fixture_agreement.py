@@ -10,7 +10,6 @@ is named below with its reason: a new one fails the test, and so does a listed o
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import subprocess
 import sys
@@ -61,7 +60,9 @@ def verdict(python: Path, app: Path, config: dict[str, str]) -> tuple[str, list[
     return {0: "pass", 2: "not-run"}.get(done.returncode, "crash"), sorted(f["code"] for f in findings)
 
 
-@pytest.fixture(scope="module")
+# Session scope: made once per pytest-xdist worker, whichever of its cases the worker runs (a module scope would
+# be torn down and made again each time the worker comes back to this file).
+@pytest.fixture(scope="session")
 def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         archive = heroku_build.buildpack_source()
@@ -76,7 +77,7 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return into / "heroku-buildpack-python" / "spec" / "fixtures"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`python -m venv` of the oldest offered Python, its own pip left as shipped; uv and deptry beside it."""
     oldest = OLDEST
@@ -93,11 +94,23 @@ def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv / "bin" / "python"
 
 
-@pytest.mark.network
-def test_checker_agrees_with_the_real_build_on_its_fixtures(fixtures: Path, user_python: Path) -> None:
+def test_agreement_is_at_least_95_percent_when_every_fixture_agrees_but_the_known() -> None:
+    """What holds for the fixtures as a whole. With every fixture's own test below green, the disagreements are
+    exactly KNOWN_DISAGREEMENTS, so the agreement is the figure computed here."""
     expected: dict[str, str] = EXPECTED["expected"]
+    assert set(KNOWN_DISAGREEMENTS) <= set(expected), set(KNOWN_DISAGREEMENTS) - set(expected)
+    agree = len(expected) - len(KNOWN_DISAGREEMENTS)
+    print(f"agreement with the real build on its fixtures, when every fixture's test passes: {agree}/{len(expected)}")
+    assert agree / len(expected) >= 0.95, KNOWN_DISAGREEMENTS
+
+
+# One test per fixture, so that pytest-xdist spreads them (as one test they kept one worker busy for 90-140 s).
+@pytest.mark.network
+@pytest.mark.parametrize("name", sorted(EXPECTED["expected"]))
+def test_checker_agrees_with_the_real_build_on_a_fixture(name: str, fixtures: Path, user_python: Path) -> None:
+    """The checker's verdict on one fixture is the build's (or, for a KNOWN_DISAGREEMENTS one, still differs:
+    one that now agrees must leave that list)."""
     config: dict[str, dict[str, str]] = EXPECTED.get("config", {})
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:  # each check waits on the network/uv
-        futures = {name: pool.submit(verdict, user_python, fixtures / name, config.get(name, {})) for name in expected}
-    got = {name: future.result() for name, future in futures.items()}
-    assert_agreement("on its fixtures", dict(expected), got, 0.95, KNOWN_DISAGREEMENTS)
+    got = verdict(user_python, fixtures / name, config.get(name, {}))
+    known = {name: KNOWN_DISAGREEMENTS[name]} if name in KNOWN_DISAGREEMENTS else {}
+    assert_agreement(f"on its fixture {name}", {name: EXPECTED["expected"][name]}, {name: got}, 0.0, known)

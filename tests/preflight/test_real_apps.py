@@ -9,7 +9,6 @@ with the app's own error; the checker says "fail" when it reports an error (not 
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 from pathlib import Path
 from typing import Any
@@ -41,18 +40,37 @@ def verdict(app: Path) -> tuple[str, list[str]]:
     return {0: "pass", 2: "not-run"}.get(result.exit_code, "crash"), sorted(result.codes)
 
 
-@pytest.mark.network
+def cases_of(which: str) -> dict[str, dict[str, Any]]:
+    return {name: case for name, case in CASES.items() if case.get("set", "tuned") == which}
+
+
+# One test per case, so that pytest-xdist spreads the corpus over its workers (the held-out set as one test
+# kept one worker busy for over 3 minutes). The id names the set: `-k held-out` still runs that set alone.
+CASE_PARAMS = [pytest.param(name, id=f"{CASES[name].get('set', 'tuned')}:{name}") for name in sorted(CASES)]
+
+
 @pytest.mark.parametrize("which", SETS)
-def test_checker_agrees_with_the_real_build_on_real_apps(which: str, tmp_path: Path) -> None:
-    cases = {name: case for name, case in CASES.items() if case.get("set", "tuned") == which}
+def test_each_set_keeps_its_cases_and_agrees_at_least_90_percent(which: str) -> None:
+    """What holds for a set as a whole. With every case's own test below green, the set's disagreements are
+    exactly its KNOWN_DISAGREEMENTS, so its agreement is the figure computed here."""
+    cases = cases_of(which)
     assert len(cases) >= {"tuned": 8, "held-out": 26}[which], "the corpus lost cases"
-    apps = {name: materialize(case, tmp_path / name) for name, case in cases.items()}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: pool.submit(verdict, app) for name, app in apps.items()}
-    got = {name: future.result() for name, future in futures.items()}
-    truths = {name: truth(case) for name, case in cases.items()}
-    known = {name: why for name, why in KNOWN_DISAGREEMENTS.items() if name in cases}
-    assert_agreement(f"on real apps ({which})", truths, got, 0.9, known)
+    known = [name for name in KNOWN_DISAGREEMENTS if name in cases]
+    agree = len(cases) - len(known)
+    print(f"agreement with the real build on real apps ({which}), when every case's test passes: "
+          f"{agree}/{len(cases)} ({100 * agree / len(cases):.1f}%)")  # fmt: skip
+    assert agree / len(cases) >= 0.9, {name: KNOWN_DISAGREEMENTS[name] for name in known}
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("name", CASE_PARAMS)
+def test_checker_agrees_with_the_real_build_on_a_real_app(name: str, tmp_path: Path) -> None:
+    """The checker's default verdict on one case is the real build's (or, for a KNOWN_DISAGREEMENTS case,
+    still differs from it: one that now agrees must leave that list)."""
+    case = CASES[name]
+    got = verdict(materialize(case, tmp_path / name))
+    known = {name: KNOWN_DISAGREEMENTS[name]} if name in KNOWN_DISAGREEMENTS else {}
+    assert_agreement(f"on {name} ({case.get('set', 'tuned')})", {name: truth(case)}, {name: got}, 0.0, known)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -11,22 +11,15 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 
+from tests.heroku_build import NotVerified, not_verified
 from tests.preflight.helpers import CHECKER_WHEEL, checker_env, run_preflight
-from tests.pythons import find_python, on_ci
+from tests.pythons import find_python
 
 MakeApp = Callable[..., Path]
 LOCAL_MINORS = [f"3.{m}" for m in range(10, 15) if find_python(f"3.{m}")]
-
-
-def not_verified(why: str) -> NoReturn:
-    """What this machine cannot show: a failure under CI=true, a visible NOT VERIFIED skip elsewhere."""
-    if on_ci():
-        pytest.fail(f"NOT VERIFIED: {why} (CI=true: the Pythons this test compares must be here)")
-    pytest.skip(f"NOT VERIFIED: {why}")
 
 
 # --- runtime.txt: the whole line is the version, as the buildpack's pattern is anchored at both ends ----------
@@ -55,7 +48,7 @@ def _stdlib_of(python: str) -> set[str]:
 def test_stdlib_tables_mirror_every_local_interpreter() -> None:
     """stdlib_names(target) computed on each local Python equals the target Python's own list (plus `test`)."""
     if len(LOCAL_MINORS) < 2:
-        not_verified(f"two local Pythons are needed to compare their stdlib lists; found {LOCAL_MINORS}")
+        not_verified(NotVerified(f"two local Pythons are needed to compare their stdlib lists; found {LOCAL_MINORS}"))
     code = (
         "import sys, json; from heroku_preflight import layout; "
         "print(json.dumps({m: sorted(layout.stdlib_names(m)) for m in map(int, sys.argv[1:])}))"
@@ -80,7 +73,7 @@ def test_shadowing_uses_the_target_pythons_stdlib(make_app: MakeApp) -> None:
     assert "_interpreters" in layout.stdlib_names(13) and "telnetlib" not in layout.stdlib_names(13)
     python = find_python("3.11")
     if python is None:
-        not_verified("no Python 3.11 here to run the checker for a 3.13 app")
+        not_verified(NotVerified("no Python 3.11 here to run the checker for a 3.13 app"))
     files = {".python-version": "3.13\n", "shop/_interpreters.py": "x = 1\n", "shop/telnetlib.py": "x = 1\n",
              "_interpreters.py": "x = 1\n", "telnetlib.py": "x = 1\n"}  # fmt: skip
     result = run_preflight(make_app(files), "--static", python=str(python))
