@@ -44,6 +44,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): the pytest-xdist worker group (--dist loadgroup)")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first (stable otherwise): handed out early, they overlap the many short ones instead of being
+    the last thing a worker does while the other one waits."""
+
+    def rank(item: pytest.Item) -> tuple[bool, bool]:  # the real builds (one group, one worker) before the rest
+        return item.get_closest_marker("long") is None, item.get_closest_marker("real_build") is None
+
+    items.sort(key=rank)
+
+
 @pytest.fixture
 def bake(cookies: Any) -> Any:
     """Bake with the fresh-environment check and the git repository off (tests that want them turn them on;

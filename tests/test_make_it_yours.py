@@ -470,6 +470,7 @@ ORDERS_VARIANTS = {
 }
 
 
+@pytest.mark.long
 @pytest.mark.timeout(3600)  # two runs of the baked project's whole nox
 @pytest.mark.parametrize("variant", list(ORDERS_VARIANTS))
 def test_the_orders_change_touches_only_the_teams_logic_and_nox_stays_green(

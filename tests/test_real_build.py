@@ -29,7 +29,7 @@ from tests.services import Services
 
 # In the `tests` session's pytest run (pytest-xdist, --dist loadgroup) the builds go to one worker, one after the
 # other (they share /app), while the other workers run the CPU-bound tests: a build mostly waits on PyPI.
-pytestmark = [pytest.mark.real_build, pytest.mark.xdist_group("real-build")]
+pytestmark = [pytest.mark.real_build, pytest.mark.long, pytest.mark.xdist_group("real-build")]
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text())
