@@ -72,7 +72,7 @@ def main() -> int:
     data = json.loads(args.expected.read_text())
     expected: dict[str, str] = data["expected"]
     config: dict[str, dict[str, str]] = data.get("config", {})
-    rows = []
+    rows: list[tuple[str, str, str, list[str], float]] = []  # name, build's verdict, preflight's, codes, s
     for name, want in expected.items():
         app = args.fixtures / name
         if not app.is_dir():

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TypedDict
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKER_SOURCE = ROOT / "heroku-preflight" / "src"  # on PYTHONPATH: the checker as it is in this checkout
@@ -57,6 +58,11 @@ def time_static(app: Path, runs: int) -> float:
     return round(statistics.median(times[1:]), 3)
 
 
+class BackendResult(TypedDict):
+    total_s: float  # median of the runs
+    steps_s: dict[str, float]  # each step's median
+
+
 def run_once(app: Path, backend: str) -> tuple[float, dict[str, float], int]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(PYTHONPATH=str(CHECKER_SOURCE), UV_PYTHON_DOWNLOADS="never")
@@ -80,7 +86,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-preflight-") as tmp:
         app = args.app.resolve() if args.app else bake(Path(tmp))
-        results: dict[str, dict[str, object]] = {}
+        results: dict[str, BackendResult] = {}
         static_s = time_static(app, max(args.runs, 5))
         for backend in args.backends.split(","):
             _, _, code = run_once(app, backend)  # warm-up: fills uv's and pip's caches and the bytecode cache
@@ -101,11 +107,11 @@ def main() -> int:
         return 0
     print(f"app: {app}\nmachine: {machine}\n--static --strict: {static_s} s (median, with interpreter start)")
     print(f"median of {args.runs} warm runs (seconds)")
-    names = list(next(iter(results.values()))["steps_s"])  # type: ignore[arg-type]
+    names = list(next(iter(results.values()))["steps_s"])
     print(f"{'backend':<10}{'total':>8}" + "".join(f"{n:>11}" for n in names))
     for backend, result in results.items():
         steps = result["steps_s"]
-        print(f"{backend:<10}{result['total_s']:>8}" + "".join(f"{steps[n]:>11}" for n in names))  # type: ignore[index]
+        print(f"{backend:<10}{result['total_s']:>8}" + "".join(f"{steps[n]:>11}" for n in names))
     return 0
 
 

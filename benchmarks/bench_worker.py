@@ -14,6 +14,7 @@ Figures go to stdout as a Markdown table (and as JSON with --json).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -337,10 +338,12 @@ def main() -> int:
     try:
         # One drain of 50k events lasts well under a second, so single runs are noisy: take the median.
         for processes, label in ((1, "1 process"), (2, "2 processes")):
-            measures = {f"worker, {label}": lambda p=processes: bench.worker(p)}
+            measures: dict[str, Callable[[], dict[str, float]]] = {
+                f"worker, {label}": functools.partial(bench.worker, processes)
+            }
             if args.against is not None:
                 old = args.against.resolve()
-                measures[f"--against worker, {label}"] = lambda p=processes, o=old: bench.worker(p, o)
+                measures[f"--against worker, {label}"] = functools.partial(bench.worker, processes, old)
             results.update(alternating(args.repeat, measures))
         results["PostgreSQL ceiling (COPY + upsert, batches of 2000)"] = median_of(args.repeat, bench.ceiling)
         if not args.skip_rq:

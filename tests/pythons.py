@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 PROBE = "import sys; print('%d.%d' % sys.version_info[:2])"
 
@@ -108,7 +108,7 @@ def unverified_is_failure(version: str) -> bool:
     return on_ci() and version not in KNOWN_UNVERIFIED
 
 
-def not_verified(why: str, version: str) -> None:
+def not_verified(why: str, version: str) -> NoReturn:
     """In a pytest test: report NOT VERIFIED as a skip, or as a failure when `unverified_is_failure`."""
     import pytest  # only the tests call this; the noxfile loads this module without pytest
 

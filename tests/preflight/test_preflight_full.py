@@ -32,6 +32,7 @@ def _tools_present() -> None:
 def test_good_app_full_run_is_clean(make_app: MakeApp) -> None:
     result = run_preflight(make_app())
     assert result.exit_code == 0, result
+    assert result.data is not None, result
     assert [s["name"] for s in result.data["steps"]] == ["static", "fresh-env", "deptry", "platform", "hooks"]
     assert all(s["status"] == "ok" for s in result.data["steps"]), result
 
@@ -222,6 +223,7 @@ def test_build_mode_imports_in_current_interpreter(make_app: MakeApp, tmp_path: 
     """bin/post_compile runs `--build` in the environment Heroku just built: emulate it with a uv env."""
     venv = tmp_path / "slug-venv"
     uv = shutil.which("uv", path=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    assert uv, "install uv"  # _tools_present checked it already
     env = checker_env()
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=env)
     subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "six==1.17.0"],
@@ -233,6 +235,7 @@ def test_build_mode_imports_in_current_interpreter(make_app: MakeApp, tmp_path: 
     clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     ok = run_preflight(app, "--build", python=str(venv / "bin" / "python"), env=clean, cwd=app)
     assert ok.exit_code == 0, ok
+    assert ok.data is not None, ok
     assert [s["name"] for s in ok.data["steps"]] == ["static", "in-place"]
     (app / "shop" / "worker.py").write_text("import requests\nimport six\n\n\ndef main() -> None:\n    pass\n")
     broken = run_preflight(app, "--build", python=str(venv / "bin" / "python"), env=clean, cwd=app)
@@ -245,6 +248,7 @@ def test_pip_check_conflict(tmp_path: Path) -> None:
 
     venv = tmp_path / "v"
     uv = shutil.which("uv", path=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    assert uv, "install uv"  # _tools_present checked it already
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=checker_env())
     subprocess.run([uv, "pip", "install", "-q", "--no-deps", "--python", str(venv / "bin" / "python"),
                     "python-dateutil==2.9.0.post0"], check=True, env=checker_env())  # fmt: skip
@@ -276,6 +280,7 @@ def test_index_unreachable_exits_2(make_app: MakeApp) -> None:
                       UV_OFFLINE="0")  # fmt: skip
     env.pop("UV_EXTRA_INDEX_URL", None)
     result = run_preflight(make_app({"requirements.txt": "six==1.17.0\n"}), "--steps", "platform", env=env)
+    assert result.data is not None, result
     assert result.exit_code == 2 and result.data["ok"] is False, result
     assert "HW399" in result.codes and "unreachable" in result.of("HW399")[0]["message"]
 
@@ -294,6 +299,7 @@ def test_missing_tools_exit_2(make_app: MakeApp, tmp_path: Path) -> None:
 def test_venv_backend_pip(make_app: MakeApp) -> None:
     result = run_preflight(make_app(), "--steps", "fresh-env", "--venv-backend", "venv")
     assert result.exit_code == 0, result
+    assert result.data is not None, result
     assert result.data["steps"][0]["status"] == "ok"
 
 
@@ -387,6 +393,7 @@ def test_lock_apps_get_a_fresh_env_from_their_pins(make_app: MakeApp) -> None:
     )
     app = make_app({"requirements.txt": None, "uv.lock": lock})
     result = run_preflight(app, "--steps", "fresh-env")
+    assert result.data is not None, result
     assert result.exit_code == 0 and result.data["steps"][0]["status"] == "ok", result
     idna_only = lock.replace('"six"', '"idna"').replace("1.17.0", "3.10")
     broken = run_preflight(make_app({"requirements.txt": None, "uv.lock": idna_only}), "--steps", "fresh-env")

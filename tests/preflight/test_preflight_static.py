@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.preflight.helpers import GOOD_APP, PY, checker_env, run_preflight
+from tests.preflight.helpers import GOOD_APP, PY, Result, checker_env, run_preflight
 
 MakeApp = Callable[..., Path]
 HASH_A = "sha256:" + "a" * 64
 HASH_B = "sha256:" + "b" * 64
 
 
-def static(app: Path, *args: str):
+def static(app: Path, *args: str) -> Result:
     return run_preflight(app, "--static", *args)
 
 
@@ -31,6 +31,7 @@ def test_good_app_is_clean_and_fast(make_app: MakeApp) -> None:
     assert time.perf_counter() - started < 3  # includes interpreter start-up; the checks themselves take ms
     assert result.exit_code == 0, result
     assert result.findings == []
+    assert result.data is not None, result
     assert [s["name"] for s in result.data["steps"]] == ["static"]
 
 
@@ -214,6 +215,7 @@ def test_python_310_warns(make_app: MakeApp) -> None:
 def test_no_version_file_warns_default(make_app: MakeApp) -> None:
     result = static(make_app({".python-version": None}))
     assert result.codes == {"HW607"}, result
+    assert result.data is not None, result
     assert result.data["python"] == "3.14"
 
 
@@ -277,6 +279,7 @@ def test_pythonpath_config_var_at_build(make_app: MakeApp) -> None:
 def test_json_contract(make_app: MakeApp) -> None:
     result = static(make_app({"requirements.txt": "six\n"}), "--strict")
     data = result.data
+    assert data is not None, result
     assert set(data) >= {"ok", "exit_code", "findings", "steps"}
     assert data["ok"] is False and data["exit_code"] == 1
     finding = data["findings"][0]
@@ -309,6 +312,7 @@ def test_unknown_step_is_a_usage_error(make_app: MakeApp) -> None:
 
 def test_missing_app_dir_exits_2(tmp_path: Path) -> None:
     result = run_preflight(tmp_path / "nope", "--static")
+    assert result.data is not None, result
     assert result.exit_code == 2 and result.data["ok"] is False
 
 
@@ -351,7 +355,9 @@ def test_core_imports_only_the_standard_library() -> None:
                 assert top in sys.stdlib_module_names or top == "heroku_preflight", f"{path.name} imports {name}"
 
 
-def test_static_starts_no_process(make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_static_starts_no_process(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`--static` (pre-commit, the bake's first step) needs no network, no installs, no subprocess."""
     import subprocess
 

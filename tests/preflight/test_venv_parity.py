@@ -85,7 +85,6 @@ def test_plain_venv_gives_the_verdicts_of_nox_preflight(version: str, tmp_path: 
     python = pythons.find_python(version)
     if python is None:
         pythons.not_verified(f"no Python {version} here to make a `python -m venv` of", version)
-        return
     cases = json.loads(MANIFEST.read_text())["cases"]
     apps = {name: materialize(cases[name], tmp_path / name) for name in CASES}
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
@@ -107,7 +106,6 @@ def test_a_pip_that_crashes_is_not_a_conflict_of_the_app(tmp_path: Path) -> None
     old, new = pythons.find_python("3.10"), pythons.find_python("3.12")
     if old is None or new is None:
         pythons.not_verified("needs Python 3.10 (pip 23.0.1) and 3.12 here", "3.10" if old is None else "3.12")
-        return
     from heroku_preflight import fresh_env, requirements_file
 
     subprocess.run([old, "-m", "venv", str(tmp_path / "old")], check=True, capture_output=True)
