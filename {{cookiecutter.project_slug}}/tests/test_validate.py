@@ -60,7 +60,8 @@ def test_duplicates_within_a_batch_keep_the_first() -> None:
         (b"[1, 2]", "expected a JSON object, got array"),
         (json.dumps({k: v for k, v in event("k").items() if k != KEY}).encode(), f"missing field {KEY}"),
         (json.dumps(invalid("k")).encode(), f"{OTHER} must be .*got array"),
-        (json.dumps({**event("k"), "extra": json.loads("[" * 1000 + "]" * 1000)}).encode(), None),
+        # 500 deep, built as bytes: on Python 3.11 both json and msgspec stop near 1,000 (the recursion limit)
+        (json.dumps(event("k")).encode()[:-1] + b', "extra": ' + b"[" * 500 + b"]" * 500 + b"}", None),
         (b'{"extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
     ],
     ids=["malformed", "not-utf8", "string", "array", "no-key", "wrong-type", "deep-unknown-ok", "too-deep"],
