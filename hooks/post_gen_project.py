@@ -169,7 +169,7 @@ def next_steps(answers: Mapping[str, Any], project: Path, git_line: str) -> list
         f"  docker compose up -d --wait          # {services} (or your own: README, Local setup)",
         f"  uv venv --python {python} .venv && source .venv/bin/activate",
         "  uv pip install -r requirements.txt -r requirements-dev.txt",
-        "  cp .env.example .env && pre-commit install",
+        "  cp .env.example .env && uv tool install pre-commit && pre-commit install",
         f"  {run}  # the first run (README: Run it)",
         f"  heroku create --stack {answers.get('stack', 'heroku-24')}  # no name: Heroku picks a free one",
         "  git push heroku main",

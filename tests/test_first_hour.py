@@ -11,6 +11,7 @@ import pty
 import re
 import select
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -181,6 +182,54 @@ def readme_blocks(readme: str, section: str) -> list[str]:
 NOX_SESSION_VARIABLES = {"VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH"}
 
 
+def fresh_home(home: Path) -> dict[str, str]:
+    """This environment with a fresh HOME (uv tools installed there, on PATH), as a newcomer's machine has."""
+    # The machine's proxy and certificate settings, if any; not what nox sets for its own session (UV_PYTHON,
+    # UV_PROJECT_ENVIRONMENT and VIRTUAL_ENV would send `uv pip install` into nox's venv, not the README's).
+    inherited = {k: v for k, v in os.environ.items() if k not in NOX_SESSION_VARIABLES}
+    return {
+        **inherited,
+        "PATH": f"{home / 'bin'}:{os.environ['PATH']}", "HOME": str(home), "UV_TOOL_BIN_DIR": str(home / "bin"),
+        "UV_TOOL_DIR": str(home / "tools"), "UV_PYTHON_DOWNLOADS": "never", **GIT_ENV,
+    }  # fmt: skip
+
+
+@pytest.mark.network
+def test_the_printed_next_steps_run_as_printed(tmp_path: Path) -> None:
+    """The bake's "Next steps", run as printed (Docker and Heroku aside: the services run here already; the
+    worker's first run ends at `status`), in a fresh HOME. They once said `pre-commit install` before anything
+    had installed pre-commit: `pre-commit: command not found`, the first minute's dead end."""
+    slug = f"next-steps-{uuid.uuid4().hex[:8]}"
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    project, output = cli_bake(tmp_path, f"project_slug={slug}", f"python_version={python}")
+    printed = [line.split("  # ")[0].strip() for line in output[output.index("Next steps") :].splitlines()[1:]]
+    steps = [line for line in printed if line and not line.startswith(("docker ", "heroku ", "git push"))]
+    package = slug.replace("-", "_")
+    first_run = f"python -m {package} migrate && python -m {package}"
+    assert first_run in steps, steps
+    ends_at_status = f"python -m {package} migrate && python -m {package} status"
+    script = "set -eo pipefail\n" + "\n".join(steps).replace(first_run, ends_at_status)
+    # A newcomer's PATH: uv, this Python (no venv of ours: nothing the test tools installed, pre-commit included)
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("uv", "uvx"):
+        found = shutil.which(name)
+        assert found, f"{name} is not installed"
+        (tools / name).symlink_to(found)
+    base = Path(os.path.realpath(sys.executable)).parent
+    env = fresh_home(tmp_path / "home")
+    env["PATH"] = f"{tmp_path / 'home' / 'bin'}:{tools}:{base}:/usr/local/bin:/usr/bin:/bin"
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=project.parent, env=env, capture_output=True, text=True, check=False
+    )
+    try:
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (project / ".git" / "hooks" / "pre-commit").is_file(), "pre-commit install did not install"
+        assert f"queue {slug}: queued=0" in done.stdout, done.stdout + done.stderr
+    finally:
+        forget_queue(project, slug)
+
+
 @pytest.mark.network
 def test_the_readme_local_setup_runs_as_written_in_a_fresh_bake(tmp_path: Path) -> None:
     """Every command of "Local setup" (Docker aside: the services run here already), then the first jobs of
@@ -192,30 +241,23 @@ def test_the_readme_local_setup_runs_as_written_in_a_fresh_bake(tmp_path: Path) 
     docker, setup = readme_blocks(readme, "## Local setup")
     assert docker.startswith("docker compose up")
     _, first_jobs = readme_blocks(readme, "### Run it")[:2]
-    home = tmp_path / "home"
-    # The machine's proxy and certificate settings, if any; not what nox sets for its own session (UV_PYTHON,
-    # UV_PROJECT_ENVIRONMENT and VIRTUAL_ENV would send `uv pip install` into nox's venv, not the README's).
-    inherited = {k: v for k, v in os.environ.items() if k not in NOX_SESSION_VARIABLES}
-    env = {
-        **inherited,
-        "PATH": f"{home / 'bin'}:{os.environ['PATH']}", "HOME": str(home), "UV_TOOL_BIN_DIR": str(home / "bin"),
-        "UV_TOOL_DIR": str(home / "tools"), "UV_PYTHON_DOWNLOADS": "never", **GIT_ENV,
-    }  # fmt: skip
+    env = fresh_home(tmp_path / "home")
     script = f"set -eo pipefail\n{setup}\n{first_jobs}"
     done = subprocess.run(["bash", "-c", script], cwd=project, env=env, capture_output=True, text=True, check=False)
     try:
         assert done.returncode == 0, done.stdout + done.stderr
         assert (project / ".git" / "hooks" / "pre-commit").is_file(), "pre-commit install did not install"
         assert f"queue {slug}: queued=2" in done.stdout, done.stdout + done.stderr
-    finally:  # the project's own queue keys, with the project's own redis client
-        forget = (
-            "import redis,sys; r=redis.Redis.from_url(sys.argv[1]); [r.delete(k) for k in r.scan_iter(sys.argv[2])]"
-        )
-        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-        if (project / ".venv" / "bin" / "python").exists():
-            subprocess.run(
-                [str(project / ".venv/bin/python"), "-c", forget, redis_url, "{" + slug + "}:*"], check=False
-            )
+    finally:
+        forget_queue(project, slug)
+
+
+def forget_queue(project: Path, slug: str) -> None:
+    """The project's own queue keys, deleted with the project's own redis client."""
+    forget = "import redis,sys; r=redis.Redis.from_url(sys.argv[1]); [r.delete(k) for k in r.scan_iter(sys.argv[2])]"
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if (project / ".venv" / "bin" / "python").exists():
+        subprocess.run([str(project / ".venv/bin/python"), "-c", forget, redis_url, "{" + slug + "}:*"], check=False)
 
 
 @pytest.mark.xdist_group("cruft")
