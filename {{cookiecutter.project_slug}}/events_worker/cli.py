@@ -20,7 +20,7 @@ import redis
 
 from . import config as config_module
 from . import logs, store
-from .contract import ResultStore, StoreError, StoreModule
+from .contract import StoreError, StoreModule
 from .queue_operator import Operator
 from .queue_producer import Producer
 from .queue_protocol import Limits, connect, ensure_group
@@ -301,7 +301,7 @@ def dead(queue: Operator, action: str, out: IO[str]) -> int:
 
 def migrate(settings: config_module.Config) -> int:
     """The release phase: the store's pending schema changes (or layout), then the consumer group."""
-    results: ResultStore = store.Store(settings, application_name="migrate")
+    results = STORE.Store(settings, application_name="migrate")
     try:
         applied = results.migrate()
         ensure_group(connect(settings), settings.queue_name)
@@ -318,7 +318,7 @@ def build_worker(settings: config_module.Config, install_signals: bool = True) -
 
     name = worker_id()
     queue = Consumer(connect(settings), settings.queue_name, Limits.of(settings))
-    results = store.Store(settings, application_name=name)
+    results = STORE.Store(settings, application_name=name)
     return Worker(settings, queue=queue, store=results, name=name, install_signals=install_signals)
 
 

@@ -1,19 +1,22 @@
 """The store contract: what the worker and the CLI may ask of a result store, whichever one was baked.
 
-Both stores (`store.py`: PostgreSQL or Redis) implement `ResultStore`, and mypy --strict checks it in every
-variant (each store module ends with an assignment to `type[ResultStore]`). The worker and the CLI know
-nothing else about a store: no driver imports, no module-name sniffing. Errors are explained by the store's
-own `diagnose` (see faults.py), and the two failures a store reports for the CLI are the exceptions below.
+Both stores (`store.py`: PostgreSQL or Redis) implement `ResultStore`, and their modules `StoreModule`;
+mypy --strict checks both in every variant (cli.py assigns the module to `StoreModule`). The worker and
+the CLI know nothing else about a store: no driver imports, no module-name sniffing. Errors are explained
+by the store's own `diagnose` (see faults.py); the two failures a store reports for the CLI are below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .environment import Setting
 from .faults import Diagnosis
 from .output import Batch
+
+if TYPE_CHECKING:  # config.py imports the store, which imports this module
+    from .config import Config
 
 
 class StoreError(Exception):
@@ -72,9 +75,21 @@ class ResultStore(Protocol):
         ...
 
 
+class StoreClass(Protocol):
+    """How the CLI makes a store: `Store(config, application_name=...)` (the name shows in the server's
+    connection list), an object that implements ResultStore."""
+
+    def __call__(self, config: Config, application_name: str = ...) -> ResultStore: ...
+
+
 class StoreModule(Protocol):
-    """What a store module (store.py) declares beside its `Store`, for config.py and cli.py: its settings and
-    its driver's errors. cli.py assigns the module to this type, so mypy checks every variant's store.py."""
+    """What a store module (store.py) declares, for config.py and cli.py: its `Store`, its settings and its
+    driver's errors. cli.py assigns the module to this type, so mypy checks every variant's store.py."""
+
+    @property
+    def Store(self) -> StoreClass:  # read-only: a class matches StoreClass, never equals it
+        """The store class."""
+        ...
 
     NAME: str  # "PostgreSQL", "Redis": in the CLI's one-line errors
     ERRORS: tuple[type[Exception], ...]  # the driver's errors the CLI reports as one line

@@ -23,7 +23,7 @@ import psycopg2
 import psycopg2.extensions
 
 from . import migrator
-from .contract import MigrationFailed, ResultStore, SchemaNotReady
+from .contract import MigrationFailed, SchemaNotReady
 from .environment import ConfigError, Setting
 from .faults import Diagnosis, Fault, systemic
 from .output import Batch, combine
@@ -414,6 +414,3 @@ def diagnose(exc: BaseException) -> Diagnosis:
     if code[:2] in PG_JOB_CLASSES:
         return Diagnosis(Fault.JOB, PG_JOB_CLASSES[code[:2]])
     return Diagnosis(Fault.UNKNOWN, f"database_error_{code.lower()}")
-
-
-_CONFORMS: type[ResultStore] = Store  # mypy checks the store contract here

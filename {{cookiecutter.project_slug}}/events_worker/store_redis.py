@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from .contract import ResultStore, SchemaNotReady
+from .contract import SchemaNotReady
 from .environment import Setting
 from .faults import Diagnosis, diagnose_redis
 from .output import Batch, units
@@ -208,6 +208,3 @@ class Store:
 def diagnose(exc: BaseException) -> Diagnosis:
     """The results live in the queue's Redis: its errors mean what the queue's do (faults.py)."""
     return diagnose_redis(exc)
-
-
-_CONFORMS: type[ResultStore] = Store  # mypy checks the store contract here
