@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from .queue_protocol import GROUP, QueueClient, as_str
+from .queue_protocol import GROUP, Limits, QueueClient, as_str, lua
 
 DEAD_NEAR_FULL = 0.8  # `status` warns when dead letters fill this share of DEAD_LETTER_MAX_BYTES (or _COUNT)
 
@@ -21,8 +21,17 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
+def _pairs(flat: list[Any]) -> list[tuple[Any, Any]]:
+    """[a, 1, b, 2] (a Lua reply) -> [(a, 1), (b, 2)]."""
+    return list(zip(flat[::2], flat[1::2], strict=True))
+
+
 class Operator(QueueClient):
     """What an operator sees and does on one queue: `status`, dead letters listed, requeued, purged."""
+
+    def __init__(self, client: redis.Redis, queue_name: str, limits: Limits) -> None:
+        super().__init__(client, queue_name, limits)
+        self._status = client.register_script(lua("status.lua"))
 
     def status(self, gone_after: float | None = None) -> dict[str, Any]:
         """Queue depths, Redis memory and workers, as `status --json` prints them.
@@ -30,26 +39,33 @@ class Operator(QueueClient):
         A worker silent for more than `gone_after` seconds (the take-over threshold, CLAIM_IDLE_SECONDS) is
         gone: it is reported once with `gone: true` and removed from the registry.
         """
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.xlen(self.keys.stream)
-        pipe.zcard(self.keys.retry)
-        pipe.hlen(self.keys.dead)
-        pipe.zrange(self.keys.workers, 0, -1, withscores=True)
-        pipe.hgetall(self.keys.worker_state)
-        pipe.hmget(self.keys.dead_stats, "dropped", "bytes")
-        pipe.time()
-        length, retrying, dead, workers, states, (dropped, dead_bytes), (seconds, micros) = pipe.execute()
-        try:
-            summary = self.redis.xpending(self.keys.stream, GROUP)
-            groups = self.redis.xinfo_groups(self.keys.stream)
-        except redis.ResponseError:  # no stream or group yet
-            summary, groups = {"pending": 0, "consumers": []}, []
-        holding = {as_str(c["name"]): int(c["pending"]) for c in summary.get("consumers") or []}
-        in_flight = int(summary.get("pending") or 0)
-        lag = next((g.get("lag") for g in groups if as_str(g["name"]) == GROUP), None)
-        queued = int(lag) if lag is not None else max(0, int(length) - in_flight)  # lag: Redis 7+
-        now = float(seconds) + micros / 1e6  # Redis's clock: the one the heartbeats were written with
-        listed = [self._worker(as_str(m), score, now, holding, states, gone_after) for m, score in workers]
+        keys = self.keys
+        reply: list[Any] = self._status(
+            keys=[keys.stream, keys.retry, keys.dead, keys.dead_stats, keys.workers, keys.worker_state],
+            args=[GROUP],
+        )
+        (
+            length,
+            retrying,
+            dead,
+            dropped,
+            dead_bytes,
+            seconds,
+            micros,
+            in_flight,
+            lag,
+            workers,
+            states,
+            held,
+        ) = reply
+        holding = {as_str(name): int(count) for name, count in _pairs(held)}
+        queued = int(lag) if lag >= 0 else max(0, int(length) - int(in_flight))  # lag: Redis 7+
+        now = int(seconds) + int(micros) / 1e6  # Redis's clock: the one the heartbeats were written with
+        state_of = dict(_pairs(states))
+        listed = [
+            self._worker(as_str(m), float(score), now, holding, state_of, gone_after)
+            for m, score in _pairs(workers)
+        ]
         gone = [w["id"] for w in listed if w["gone"]]
         if gone:
             self.redis.zrem(self.keys.workers, *gone)  # ZREM/HDEL are allowed over maxmemory
@@ -57,13 +73,13 @@ class Operator(QueueClient):
         return {
             "queue": self.name,
             "queued": queued,
-            "in_flight": in_flight,
+            "in_flight": int(in_flight),
             "retrying": int(retrying),
             "dead": int(dead),
-            "dead_dropped": int(dropped or 0),
-            "dead_bytes": int(dead_bytes or 0),
+            "dead_dropped": int(dropped),
+            "dead_bytes": int(dead_bytes),
             "dead_max_bytes": self.limits.dead_max_bytes,
-            "dead_near_full": int(dead_bytes or 0) >= DEAD_NEAR_FULL * self.limits.dead_max_bytes
+            "dead_near_full": int(dead_bytes) >= DEAD_NEAR_FULL * self.limits.dead_max_bytes
             or int(dead) >= DEAD_NEAR_FULL * self.limits.dead_max_count,
             "redis": self.memory(),
             "workers": listed,

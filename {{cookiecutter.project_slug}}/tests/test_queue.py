@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import zipfile
@@ -17,11 +18,13 @@ import redis
 
 from events_worker import config
 from events_worker.queue_consumer import ACK_CHUNK, Consumer
+from events_worker.queue_operator import Operator
 from events_worker.queue_producer import Producer
 from events_worker.queue_protocol import GROUP, INCLUDE, Job, Limits, lua
 
 ENTRIES = 2 * ACK_CHUNK + 300  # more than two chunks of acks, several of touches
 PACKAGE = "events_worker"
+LOADS = re.compile(r'\blua\("([\w.]+)"\)')  # lua("read.lua")
 SCRIPTS = sorted(p.name for p in files(PACKAGE).joinpath("lua").iterdir() if p.name.endswith(".lua"))
 
 
@@ -83,8 +86,39 @@ def test_heartbeat_and_finish_cover_every_entry_held(redis_url: str) -> None:
         drop(queue)
 
 
+def test_status_counts_every_job_once_while_jobs_move(redis_url: str) -> None:
+    """`status` is one snapshot: a job read or settled between two of its reads was once counted nowhere,
+    and a queue with every job in a worker's hands looked drained (a test stopped its worker on it)."""
+    queue = fresh_queue(redis_url)
+    total = 300
+    try:
+        enqueue(queue, [b'{"n": %d}' % i for i in range(total)])
+        operator = Operator(queue.redis, queue.name, queue.limits)
+
+        def move() -> None:  # one job at a time: queued -> in flight -> dead, as fast as Redis goes
+            while jobs := queue.read("mover", 1, 1):
+                queue.finish([], dead=[(jobs[0], "moved")])
+
+        mover = threading.Thread(target=move)
+        mover.start()
+        counted: list[int] = []
+        while mover.is_alive():
+            s = operator.status()
+            counted.append(s["queued"] + s["in_flight"] + s["retrying"] + s["dead"] + s["dead_dropped"])
+        mover.join()
+        wrong = [n for n in counted if n != total]
+        assert not wrong, (
+            f"{len(wrong)} of {len(counted)} snapshots counted {sorted(set(wrong))} jobs, not {total}"
+        )
+        assert operator.status()["dead"] == total
+    finally:
+        drop(queue)
+
+
 def test_every_script_documents_the_keys_and_argv_it_uses_and_its_reply() -> None:
-    assert len(SCRIPTS) == 8, SCRIPTS
+    modules = [f.read_text() for f in files(PACKAGE).iterdir() if f.name.endswith(".py")]
+    loaded = {name for text in modules for name in LOADS.findall(text)}
+    assert loaded == set(SCRIPTS), "every script in lua/ is loaded by lua(), and every one loaded is there"
     for name in SCRIPTS:
         source = files(PACKAGE).joinpath("lua", name).read_text(encoding="utf-8")
         header = source[: source.index("\n\n")]  # the comment block the file starts with
