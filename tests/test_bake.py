@@ -139,6 +139,41 @@ def test_every_supported_answer_set_bakes_a_complete_checked_project(bake: Any, 
     assert json.loads(static.stdout)["ok"] is True
 
 
+# Package names that are also names of the package's own modules, or of a twin the hook renames.
+NAMED_LIKE_A_MODULE = [
+    {"project_slug": "worker", "use_pandas": False},
+    {"project_slug": "store-redis", "use_postgres": False, "use_pandas": False},
+]
+
+
+@pytest.mark.parametrize("answers", NAMED_LIKE_A_MODULE, ids=lambda a: a["project_slug"])
+def test_a_package_named_like_one_of_its_modules_bakes_a_working_project(bake: Any, answers: dict[str, Any]) -> None:
+    """The hook renames the stand-in package and the twins by whole words in one pass: a package called
+    `worker`, or `store_redis` (the twin that becomes `store`), still imports every module and runs."""
+    project = bake(**answers)
+    package = answers["project_slug"].replace("-", "_")
+    modules = sorted(p.stem for p in (project / package).glob("*.py") if p.stem != "__main__")
+    assert "store" in modules and "store_redis" not in modules
+    imported_names: set[str] = set()  # every absolute import in the bake: package, tests, noxfile
+    for path in project.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported_names.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported_names.update(alias.name for alias in node.names)
+    ours = sorted(n for n in imported_names if n.split(".")[0] in {package, "events_worker", *modules})
+    assert all(n.split(".")[0] == package for n in ours), f"imports of a module that is not the package: {ours}"
+    wanted = sorted({*ours, *(f"{package}.{m}" for m in modules)})
+    probe = f"import importlib\nfor m in {wanted!r}: importlib.import_module(m)"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(project)}
+    imported = subprocess.run([sys.executable, "-c", probe], cwd=project, env=env, capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+    helped = subprocess.run(
+        [sys.executable, "-m", package, "--help"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert helped.returncode == 0 and "migrate" in helped.stdout, helped.stdout + helped.stderr
+
+
 def bake_refused(tmp_path: Path, answers: dict[str, Any]) -> tuple[BaseException, Path]:
     """Bake into an empty folder expecting a refusal; return the error and the folder to inspect."""
     from cookiecutter.exceptions import FailedHookException, OutputDirExistsException

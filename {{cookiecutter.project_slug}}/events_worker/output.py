@@ -2,19 +2,61 @@
 
 `Output.rows` are the job rows to store (Event's fields and the EXTRA columns transform adds); each entry of
 `Output.tables` holds rows for one table of schema.OUTPUTS, each with a `job` column naming the job it comes
-from. `Batch` is the same as columns (validate.Rows), checked against schema.py.
+from. `Batch` is the same as columns (`Rows`), checked against schema.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Container
+from collections.abc import Callable, Collection, Container, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from .queue_protocol import Job
-from .schema import JOB, KEY, OUTPUTS, STORED, decimals_of, types_of
-from .validate import Rows
+from .schema import JOB, KEY, OUTPUTS, STORED, TYPES, UTC, decimals_of, types_of
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Valid events as columns (name -> list of values, one per event), ready for the store.
+
+    Values are str, int, float, Decimal, bool or date; times are integer microseconds since 1970 UTC (cheap
+    to produce from pandas and from datetimes, exact, and one format for every store).
+    """
+
+    columns: dict[str, list[Any]]
+
+    @property
+    def keys(self) -> list[Any]:
+        return self.columns[KEY]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()), []))
+
+    @classmethod
+    def of(cls, items: Sequence[Any], types: dict[str, type] | None = None) -> Rows:
+        """From Structs (attributes) or dicts (items) holding these columns (default: Event's fields)."""
+        types = TYPES if types is None else types
+        names = list(types)
+        dicts = bool(items) and isinstance(items[0], dict)
+        get: Callable[[Any], Any] = itemgetter(*names) if dicts else attrgetter(*names)
+        if not items:
+            values: list[list[Any]] = [[] for _ in names]
+        elif len(names) == 1:
+            values = [list(map(get, items))]
+        else:
+            values = [list(column) for column in zip(*map(get, items), strict=True)]
+        columns: dict[str, list[Any]] = {}
+        for name, column in zip(names, values, strict=True):
+            if types[name] is datetime:
+                column = [(v - EPOCH) // ONE_MICROSECOND for v in column]
+            columns[name] = column
+        return cls(columns)
 
 
 class Output(NamedTuple):

@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from .output import Batch, Prepared, check_names, columns_for, missing
+from .output import Batch, Prepared, Rows, check_names, columns_for, missing
 from .queue_protocol import Job
 from .schema import FIELDS, STORED, TYPES, Event
 from .transform import transform
-from .validate import Rows, columns_of, decode
+from .validate import columns_of, decode
 
 DTYPES: dict[type, str] = {float: "float64", int: "int64", bool: "bool", datetime: "datetime64[us, UTC]"}
 
@@ -35,7 +35,7 @@ def to_frame(events: list[Event]) -> pd.DataFrame:
 
 
 def column(series: pd.Series, kind: type) -> list[Any]:
-    """One column as the store takes it (see validate.Rows): times as microseconds since 1970 UTC."""
+    """One column as the store takes it (see output.Rows): times as microseconds since 1970 UTC."""
     if kind is datetime and series.dtype == DTYPES[datetime]:  # as to_frame makes it: 8x faster
         values: list[Any] = series.array.asi8.tolist()
         return values
@@ -48,7 +48,7 @@ def column(series: pd.Series, kind: type) -> list[Any]:
 
 
 def to_rows(kind: str, frame: pd.DataFrame, types: dict[str, type]) -> Rows:
-    """The store's columns (see validate.Rows); transform must give every column the store needs."""
+    """The store's columns (see output.Rows); transform must give every column the store needs."""
     missing(kind, types, list(frame.columns))
     return Rows({name: column(frame[name], types[name]) for name in types})
 

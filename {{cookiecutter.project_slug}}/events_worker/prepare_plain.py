@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .output import Batch, Prepared, check_names, columns_for, missing
+from .output import Batch, Prepared, Rows, check_names, columns_for, missing
 from .queue_protocol import Job
 from .schema import STORED
 from .transform_plain import transform
-from .validate import Rows, decode
+from .validate import decode
 
 
 def prepare(jobs: Sequence[Job]) -> Prepared:

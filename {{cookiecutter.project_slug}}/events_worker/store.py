@@ -26,9 +26,8 @@ from . import migrator
 from .contract import MigrationFailed, SchemaNotReady
 from .environment import ConfigError, Setting
 from .faults import Diagnosis, Fault, systemic
-from .output import Batch, combine
+from .output import Batch, Rows, combine
 from .schema import DECIMALS, JOB_TABLE, KEY, OUTPUTS, STORED, Table, decimals_of, types_of
-from .validate import Rows
 
 if TYPE_CHECKING:  # config.py imports this module for its settings
     from .config import Config

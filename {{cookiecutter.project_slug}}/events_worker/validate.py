@@ -7,21 +7,17 @@ same reason everywhere. msgspec's messages are turned into this project's wordin
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from operator import attrgetter, itemgetter
+from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import msgspec
 
 from .queue_protocol import Job
-from .schema import FIELDS, KEY, TEXT_FIELDS, TYPES, UTC, Event, decoder
+from .schema import FIELDS, KEY, TEXT_FIELDS, UTC, Event, decoder
 
-__all__ = ["UTC", "Event", "Invalid", "Rows", "check_payload", "reason", "set_unknown_fields"]
+__all__ = ["UTC", "Event", "Invalid", "check_payload", "reason", "set_unknown_fields"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ONE_MICROSECOND = timedelta(microseconds=1)
 _FIELDS_OF = attrgetter(*FIELDS) if len(FIELDS) > 1 else (lambda event: (getattr(event, FIELDS[0]),))
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
 _NOUNS = {
@@ -46,47 +42,6 @@ def columns_of(events: list[Event]) -> list[list[Any]]:
 
 class Invalid(ValueError):
     """A job that can never succeed; its message is the reason kept with the dead letter."""
-
-
-@dataclass(frozen=True)
-class Rows:
-    """Valid events as columns (name -> list of values, one per event), ready for the store.
-
-    Values are str, int, float, Decimal, bool or date; times are integer microseconds since 1970 UTC (cheap
-    to produce from pandas and from datetimes, exact, and one format for every store).
-    """
-
-    columns: dict[str, list[Any]]
-
-    @property
-    def keys(self) -> list[Any]:
-        return self.columns[KEY]
-
-    def __len__(self) -> int:
-        return len(next(iter(self.columns.values()), []))
-
-    @classmethod
-    def of(cls, items: Sequence[Any], types: dict[str, type] | None = None) -> Rows:
-        """From Structs (attributes) or dicts (items) holding these columns (default: Event's fields)."""
-        types = TYPES if types is None else types
-        names = list(types)
-        get: Callable[[Any], Any]
-        if items and isinstance(items[0], dict):
-            get = itemgetter(*names)
-        else:
-            get = _FIELDS_OF if types is TYPES else attrgetter(*names)
-        if not items:
-            values: list[list[Any]] = [[] for _ in names]
-        elif len(names) == 1:
-            values = [list(map(get, items))]
-        else:
-            values = [list(column) for column in zip(*map(get, items), strict=True)]
-        columns: dict[str, list[Any]] = {}
-        for name, column in zip(names, values, strict=True):
-            if types[name] is datetime:
-                column = [(v - EPOCH) // ONE_MICROSECOND for v in column]
-            columns[name] = column
-        return cls(columns)
 
 
 def set_unknown_fields(policy: str) -> None:

@@ -275,8 +275,7 @@ def test_a_job_stored_before_adds_nothing_to_the_demo_table(services: Services) 
 
 
 def test_combine_merges_per_key_in_batch_order_for_the_given_jobs_only() -> None:
-    from events_worker.output import combine
-    from events_worker.validate import Rows
+    from events_worker.output import Rows, combine
 
     columns: dict[str, list[Any]] = {
         "job": ["a", "b", "c", "d"],

@@ -30,8 +30,7 @@ schema.OUTPUTS["seen"] = schema.Table(
 )
 from eventgen import make_events
 from {package} import config, prepare, queue_protocol, store
-from {package}.output import Batch
-from {package}.validate import Rows
+from {package}.output import Batch, Rows
 
 s = store.Store(config.load())
 

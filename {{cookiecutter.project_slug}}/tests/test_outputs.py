@@ -28,7 +28,7 @@ def test_combine_with_a_two_column_key_when_no_job_of_the_batch_is_new(monkeypat
     import msgspec
 
     from events_worker import output, schema
-    from events_worker.validate import Rows
+    from events_worker.output import Rows
 
     class Daily(msgspec.Struct):
         currency: str
@@ -91,8 +91,7 @@ schema.OUTPUTS["pairs"] = schema.Table(
 )
 from eventgen import make_events
 from {package} import config, prepare, queue_protocol, store
-from {package}.output import Batch
-from {package}.validate import Rows
+from {package}.output import Batch, Rows
 
 s = store.Store(config.load())
 events = make_events(40, seed=12)
