@@ -44,7 +44,7 @@ ALTERNATIVES = (
 # Files only one answer keeps: (answer, the answer that keeps them, globs in the template).
 ONLY_WHEN = (
     ("use_postgres", True, (f"{STAND_IN}/migrator.py", f"{STAND_IN}/migrations", "tests/test_*_postgres.py")),
-    ("use_postgres", False, ("tests/test_*_redis.py",)),
+    ("use_postgres", False, ("tests/test_*_redis.py", f"{STAND_IN}/lua/store_save.lua")),
 )
 SKIPPED_DIRS = {".git", ".nox", ".venv", "vendor"}
 

@@ -55,6 +55,7 @@ def expected_paths(answers: dict[str, Any], package: str) -> dict[str, bool]:
         f"{package}/__main__.py": True,
         f"{package}/lua/read.lua": True,  # the queue's Lua scripts (copied as they are: _copy_without_render)
         f"{package}/lua/lib/entry.lua": True,
+        f"{package}/lua/store_save.lua": not answers["use_postgres"],  # the Redis store's script
         ".python-version": answers["python_version_file"] == ".python-version",
         "runtime.txt": answers["python_version_file"] == "runtime.txt",
         ".github/workflows/ci.yml": answers["use_github_actions"],

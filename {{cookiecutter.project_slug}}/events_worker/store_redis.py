@@ -1,8 +1,8 @@
 """Results in Redis (PostgreSQL switched off): job rows and output tables, each job counted exactly once.
 
-One Lua script stores a chunk of jobs atomically: HSETNX on the job hash is the processed-key check, and
-only the jobs it adds apply their output-table rows, so a job delivered twice changes nothing. The layout
-derives from schema.py, in the queue's hash slot:
+One Lua script (lua/store_save.lua) stores a chunk of jobs atomically: HSETNX on the job hash is the
+processed-key check, and only the jobs it adds apply their output-table rows, so a job delivered twice
+changes nothing. The layout derives from schema.py, in the queue's hash slot:
 - {<queue>}:<JOB_TABLE>: job key -> JSON object of the other stored columns (times as microseconds since
   1970 UTC);
 - {<queue>}:<table>:<column>: output-table key (its key columns joined by "|") -> value; "add" columns of a
@@ -27,7 +27,7 @@ from .contract import SchemaNotReady
 from .environment import Setting
 from .faults import Diagnosis, diagnose_redis
 from .output import Batch, units
-from .queue_protocol import Keys, connect
+from .queue_protocol import Keys, connect, lua
 from .schema import JOB, JOB_TABLE, KEY, OUTPUTS, STORED, decimals_of, types_of
 
 # The version of the layout above. Change it, with code that converts or tolerates the old values, whenever
@@ -35,51 +35,6 @@ from .schema import JOB, JOB_TABLE, KEY, OUTPUTS, STORED, decimals_of, types_of
 LAYOUT = "2"
 CHUNK = 2000  # jobs per script: bounds the time one script holds Redis
 
-# KEYS[1]: the job hash. ARGV, per job: key, value, n, then n ops of 4: op, hash, field, argument.
-# The first pass refuses a chunk that would overflow a 64-bit sum, before anything is written.
-_SAVE = """
-local limit = 9.0e18
-local sums = {}
-local i = 1
-while i <= #ARGV do
-  local n = tonumber(ARGV[i + 2])
-  for j = i + 3, i + 2 + 4 * n, 4 do
-    if ARGV[j] == 'add' then
-      local slot = ARGV[j + 1] .. '\\0' .. ARGV[j + 2]
-      local total = (sums[slot] or tonumber(redis.call('HGET', ARGV[j + 1], ARGV[j + 2]) or '0'))
-        + tonumber(ARGV[j + 3])
-      if total > limit or total < -limit then
-        return redis.error_reply('DATA a sum would overflow: ' .. ARGV[j + 1] .. ' ' .. ARGV[j + 2])
-      end
-      sums[slot] = total
-    end
-  end
-  i = i + 3 + 4 * n
-end
-local stored = 0
-i = 1
-while i <= #ARGV do
-  local n = tonumber(ARGV[i + 2])
-  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
-    stored = stored + 1
-    for j = i + 3, i + 2 + 4 * n, 4 do
-      local op, hash, field, arg = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3]
-      if op == 'add' then redis.call('HINCRBY', hash, field, arg)
-      elseif op == 'addf' then redis.call('HINCRBYFLOAT', hash, field, arg)
-      elseif op == 'first' then redis.call('HSETNX', hash, field, arg)
-      else
-        local old = redis.call('HGET', hash, field)
-        if not old or (op == 'max' and tonumber(arg) > tonumber(old))
-            or (op == 'min' and tonumber(arg) < tonumber(old)) then
-          redis.call('HSET', hash, field, arg)
-        end
-      end
-    end
-  end
-  i = i + 3 + 4 * n
-end
-return stored
-"""
 OPS = {"add": "add", "greatest": "max", "least": "min", "first": "first"}
 
 if TYPE_CHECKING:  # config.py imports this module for its settings
@@ -115,7 +70,7 @@ class Store:
         self.prefix = Keys(config.queue_name).prefix
         self.events_key = self.prefix + JOB_TABLE
         self.layout_key = self.prefix + "layout"
-        self._save = self.redis.register_script(_SAVE)
+        self._save = self.redis.register_script(lua("store_save.lua"))
 
     def migrate(self) -> list[str]:
         """Record the layout version (Redis keys appear on first write: nothing else to create)."""
