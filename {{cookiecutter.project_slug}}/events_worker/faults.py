@@ -10,6 +10,7 @@ exception class lives in.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -60,6 +61,12 @@ REDIS_CLASSES: tuple[tuple[type[Exception], str], ...] = (
     (redis.TimeoutError, "redis_timeout"),
     (redis.ConnectionError, "redis_unreachable"),
 )
+
+
+def diagnose(exc: BaseException, store: Callable[[BaseException], Diagnosis]) -> Diagnosis:
+    """What an error means to the worker: a Redis error by Redis's tables (the queue's), any other by the
+    store's own `diagnose` (its driver's errors)."""
+    return diagnose_redis(exc) if isinstance(exc, redis.RedisError) else store(exc)
 
 
 def diagnose_redis(exc: BaseException) -> Diagnosis:

@@ -209,9 +209,7 @@ class Worker:
 
     def diagnose(self, exc: BaseException) -> Diagnosis:
         """What an error means: Redis's reading of a Redis error, else the store's own (ResultStore)."""
-        if isinstance(exc, redis.RedisError):
-            return faults.diagnose_redis(exc)
-        return self.store.diagnose(exc)
+        return faults.diagnose(exc, self.store.diagnose)
 
     def start_backends(self) -> bool:
         """Create the consumer group and the schema, pausing (backoff) while Redis or the store cannot."""

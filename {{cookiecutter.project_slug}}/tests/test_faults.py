@@ -7,13 +7,13 @@ from pathlib import Path
 import redis
 from conftest import RedisServer
 
-from events_worker import store
-from events_worker.faults import Diagnosis, Fault, diagnose_redis
+from events_worker import faults, store
+from events_worker.faults import Diagnosis, Fault
 
 
 def diagnose(exc: BaseException) -> Diagnosis:
-    """As the worker explains an error: Redis errors by faults.py (the queue), others by the store."""
-    return diagnose_redis(exc) if isinstance(exc, redis.RedisError) else store.diagnose(exc)
+    """As the worker explains an error (Worker.diagnose): faults.diagnose with this bake's store."""
+    return faults.diagnose(exc, store.diagnose)
 
 
 def diagnosis_of(action: object) -> tuple[Fault, str]:
