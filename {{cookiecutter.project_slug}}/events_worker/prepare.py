@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 import pandas as pd
@@ -17,9 +18,17 @@ from .output import Batch, Prepared, Rows, check_names, columns_for, missing
 from .queue_protocol import Job
 from .schema import FIELDS, STORED, TYPES, Event
 from .transform import transform
-from .validate import columns_of, decode
+from .validate import decode
 
 DTYPES: dict[type, str] = {float: "float64", int: "int64", bool: "bool", datetime: "datetime64[us, UTC]"}
+_FIELDS_OF = attrgetter(*FIELDS) if len(FIELDS) > 1 else (lambda event: (getattr(event, FIELDS[0]),))
+
+
+def columns_of(events: list[Event]) -> list[list[Any]]:
+    """The events' values, one list per declared field (in C: attrgetter and zip)."""
+    if not events:
+        return [[] for _ in FIELDS]
+    return [list(column) for column in zip(*map(_FIELDS_OF, events), strict=True)]
 
 
 def to_frame(events: list[Event]) -> pd.DataFrame:

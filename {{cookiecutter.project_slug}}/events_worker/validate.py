@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from operator import attrgetter
-from typing import Any
 
 import msgspec
 
 from .queue_protocol import Job
-from .schema import FIELDS, KEY, TEXT_FIELDS, UTC, Event, decoder
+from .schema import KEY, TEXT_FIELDS, UTC, Event, decoder
 
 __all__ = ["UTC", "Event", "Invalid", "check_payload", "reason", "set_unknown_fields"]
 
-_FIELDS_OF = attrgetter(*FIELDS) if len(FIELDS) > 1 else (lambda event: (getattr(event, FIELDS[0]),))
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
 _NOUNS = {
     "str": "a string",
@@ -31,13 +28,6 @@ _NOUNS = {
     "object": "a JSON object",
     "array": "a JSON array",
 }
-
-
-def columns_of(events: list[Event]) -> list[list[Any]]:
-    """The events' values, one list per declared field (in C: attrgetter and zip)."""
-    if not events:
-        return [[] for _ in FIELDS]
-    return [list(column) for column in zip(*map(_FIELDS_OF, events), strict=True)]
 
 
 class Invalid(ValueError):
