@@ -44,20 +44,8 @@ class Operator(QueueClient):
             keys=[keys.stream, keys.retry, keys.dead, keys.dead_stats, keys.workers, keys.worker_state],
             args=[GROUP],
         )
-        (
-            length,
-            retrying,
-            dead,
-            dropped,
-            dead_bytes,
-            seconds,
-            micros,
-            in_flight,
-            lag,
-            workers,
-            states,
-            held,
-        ) = reply
+        length, retrying, dead, dropped, dead_bytes, seconds, micros, in_flight, lag = reply[:9]
+        workers, states, held = reply[9:]  # flat pairs: worker, heartbeat; worker, state; consumer, held
         holding = {as_str(name): int(count) for name, count in _pairs(held)}
         queued = int(lag) if lag >= 0 else max(0, int(length) - int(in_flight))  # lag: Redis 7+
         now = int(seconds) + int(micros) / 1e6  # Redis's clock: the one the heartbeats were written with
