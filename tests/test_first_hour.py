@@ -219,15 +219,7 @@ def test_the_printed_next_steps_run_as_printed(tmp_path: Path) -> None:
     base = Path(os.path.realpath(sys.executable)).parent
     env = fresh_home(tmp_path / "home")
     env["PATH"] = f"{tmp_path / 'home' / 'bin'}:{tools}:{base}:/usr/local/bin:/usr/bin:/bin"
-    done = subprocess.run(
-        ["bash", "-c", script], cwd=project.parent, env=env, capture_output=True, text=True, check=False
-    )
-    try:
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert (project / ".git" / "hooks" / "pre-commit").is_file(), "pre-commit install did not install"
-        assert f"queue {slug}: queued=0" in done.stdout, done.stdout + done.stderr
-    finally:
-        forget_queue(project, slug)
+    run_as_a_newcomer(script, project.parent, env, project, slug, queued=0)
 
 
 @pytest.mark.network
@@ -243,21 +235,26 @@ def test_the_readme_local_setup_runs_as_written_in_a_fresh_bake(tmp_path: Path) 
     _, first_jobs = readme_blocks(readme, "### Run it")[:2]
     env = fresh_home(tmp_path / "home")
     script = f"set -eo pipefail\n{setup}\n{first_jobs}"
-    done = subprocess.run(["bash", "-c", script], cwd=project, env=env, capture_output=True, text=True, check=False)
+    run_as_a_newcomer(script, project, env, project, slug, queued=2)
+
+
+def run_as_a_newcomer(script: str, cwd: Path, env: dict[str, str], project: Path, slug: str, queued: int) -> None:
+    """Run a newcomer's commands in bash: they succeed, install the pre-commit hook and end with `status`
+    showing `queued` jobs. The project's own queue keys are then deleted with the project's own redis client."""
+    done = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=False)
     try:
         assert done.returncode == 0, done.stdout + done.stderr
         assert (project / ".git" / "hooks" / "pre-commit").is_file(), "pre-commit install did not install"
-        assert f"queue {slug}: queued=2" in done.stdout, done.stdout + done.stderr
+        assert f"queue {slug}: queued={queued}" in done.stdout, done.stdout + done.stderr
     finally:
-        forget_queue(project, slug)
-
-
-def forget_queue(project: Path, slug: str) -> None:
-    """The project's own queue keys, deleted with the project's own redis client."""
-    forget = "import redis,sys; r=redis.Redis.from_url(sys.argv[1]); [r.delete(k) for k in r.scan_iter(sys.argv[2])]"
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    if (project / ".venv" / "bin" / "python").exists():
-        subprocess.run([str(project / ".venv/bin/python"), "-c", forget, redis_url, "{" + slug + "}:*"], check=False)
+        forget = (
+            "import redis,sys; r=redis.Redis.from_url(sys.argv[1]); [r.delete(k) for k in r.scan_iter(sys.argv[2])]"
+        )
+        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        if (project / ".venv" / "bin" / "python").exists():
+            subprocess.run(
+                [str(project / ".venv/bin/python"), "-c", forget, redis_url, "{" + slug + "}:*"], check=False
+            )
 
 
 @pytest.mark.xdist_group("cruft")
